@@ -1,0 +1,5 @@
+export * from './errors.ts'
+export * from './types.ts'
+export * from './rng.ts'
+export * from './validate.ts'
+export * from './kernels/index.ts'
