@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { crc32, decodeFrame, encodeFrame, FrameError, maxFrameBytes } from '../src/frame.ts'
+import type { FrameExpectations, FrameRejection } from '../src/frame.ts'
+
+const expect: FrameExpectations = { swarm: 's1', dimension: 5, minRound: 3, maxRound: 4 }
+const params = Float32Array.of(1.5, -2, 0, 3.25, 1e-3)
+
+function rejects (bytes: Uint8Array, reason: FrameRejection, at = expect): void {
+  assert.throws(() => decodeFrame(bytes, at), (err: unknown) => err instanceof FrameError && err.reason === reason)
+}
+
+describe('model frame', () => {
+  test('crc32 of "123456789" is the standard check value 0xcbf43926', () => {
+    assert.equal(crc32(new TextEncoder().encode('123456789')), 0xcbf43926)
+  })
+
+  test('f32 round trip is exact and carries the header', () => {
+    const bytes = encodeFrame({ swarm: 's1', sender: 'p7', round: 3, dtype: 'f32', params })
+    assert.equal(bytes.length, 20 + 2 + 2 + 5 * 4)
+    const frame = decodeFrame(bytes, expect)
+    assert.deepEqual([frame.swarm, frame.sender, frame.round, frame.dtype], ['s1', 'p7', 3, 'f32'])
+    assert.deepEqual(frame.params, params)
+  })
+
+  test('f16 halves the payload and keeps values to half precision', () => {
+    const bytes = encodeFrame({ swarm: 's1', sender: 'p7', round: 4, dtype: 'f16', params })
+    assert.equal(bytes.length, 20 + 4 + 5 * 2)
+    const frame = decodeFrame(bytes, expect)
+    for (let j = 0; j < params.length; j++) assert.equal(frame.params[j], Math.f16round(params[j]))
+  })
+
+  test('every kind of bad frame is rejected with its reason', () => {
+    const good = encodeFrame({ swarm: 's1', sender: 'p7', round: 3, dtype: 'f32', params })
+    rejects(encodeFrame({ swarm: 'other', sender: 'p7', round: 3, dtype: 'f32', params }), 'wrong-swarm')
+    rejects(encodeFrame({ swarm: 's1', sender: 'p7', round: 2, dtype: 'f32', params }), 'stale-round')
+    rejects(encodeFrame({ swarm: 's1', sender: 'p7', round: 5, dtype: 'f32', params }), 'future-round')
+    rejects(encodeFrame({ swarm: 's1', sender: 'p7', round: 3, dtype: 'f32', params: new Float32Array(4) }), 'dimension')
+    rejects(encodeFrame({ swarm: 's1', sender: 'p7', round: 3, dtype: 'f32', params: Float32Array.of(1, NaN, 0, 0, 0) }), 'non-finite')
+    rejects(encodeFrame({ swarm: 's1', sender: 'p7', round: 3, dtype: 'f32', params: Float32Array.of(1, Infinity, 0, 0, 0) }), 'non-finite')
+    const flipped = good.slice(); flipped[flipped.length - 1] ^= 0x40
+    rejects(flipped, 'checksum')
+    const version = good.slice(); version[4] = 9
+    rejects(version, 'version')
+    rejects(good.subarray(0, 10), 'malformed')
+    rejects(good.subarray(0, good.length - 1), 'malformed')
+    const magic = good.slice(); magic[0] = 0
+    rejects(magic, 'malformed')
+    rejects(new Uint8Array(maxFrameBytes(5) + 1), 'oversized')
+  })
+})
