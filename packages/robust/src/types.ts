@@ -43,5 +43,10 @@ export interface PreAggregator {
   minInputs: (f: number) => number
   /** The tolerance the next stage must use (bucketing divides f by the bucket size). */
   nextF: (f: number, n: number) => number
+  /**
+   * How many vectors `apply` returns for n inputs; n when omitted. A stage that changes the count
+   * returns the group holding the pivot input first, so the next stage can keep pivot 0.
+   */
+  outputs?: (n: number) => number
   apply: (inputs: Vectors, options: AggregateOptions) => Float32Array[]
 }
