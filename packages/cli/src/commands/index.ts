@@ -1,0 +1,10 @@
+import type { AnyCommand } from '../command.ts'
+import { topologyCommand } from './topology/index.ts'
+
+/**
+ * The `murmur` command table. A new command is one folder under commands/ exporting its
+ * command (or command group) and one line here.
+ */
+export const commands: AnyCommand[] = [
+  topologyCommand
+]

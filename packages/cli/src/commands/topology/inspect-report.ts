@@ -1,0 +1,173 @@
+import {
+  algebraicConnectivity, connectedComponents, degreeStats, diameter, mixingMatrix, mixingSpectrum,
+  nodeTolerances, topologyGraph, topologySampler, type DegreeStats, type MixingRule, type Topology
+} from '@murmur/topology'
+
+export interface InspectOptions {
+  delta: number
+  samples: number
+  seed: number
+  mixing: MixingRule
+  confidence: number
+  conditionOnHonest: boolean
+}
+
+/** Tolerance of one node as reported (ids instead of indices). */
+export interface NodeRow { id: string, degree: number, cap: number, f: number, probability: number, low: number, high: number }
+
+/** What `murmur topology inspect --json` prints. */
+export interface InspectReport {
+  name: string
+  nodes: number
+  edges: number
+  connected: boolean
+  components: number
+  degree: DegreeStats
+  mixing: { rule: MixingRule, rho: number, spectralGap: number, lambda2: number | null, lambdaMin: number | null, errorBound: number, iterations: number, converged: boolean }
+  algebraicConnectivity: { value: number, errorBound: number, iterations: number, converged: boolean }
+  /** null when the graph is disconnected (infinite diameter). */
+  diameter: { value: number | null, exact: boolean, lowerBound: number | null, upperBound: number | null }
+  /** null when the file has no `byzantine` section. */
+  byzantine: null | {
+    model: string
+    parameters: Record<string, unknown>
+    correlationGraph: 'communication' | 'separate'
+    samples: number
+    seed: number
+    expectedCount: { mean: number, low: number, high: number, confidence: number }
+    expectedFraction: number
+  }
+  tolerance: null | {
+    delta: number
+    samples: number
+    confidence: number
+    conditionOnHonest: boolean
+    /** histogram[f] = number of nodes with f_i = f. */
+    histogram: number[]
+    unprotected: NodeRow[]
+    nodes: NodeRow[]
+  }
+}
+
+const finite = (x: number): number | null => Number.isFinite(x) ? x : null
+
+/** Computes everything `inspect` reports. */
+export function inspectTopology (topology: Topology, options: InspectOptions): InspectReport {
+  const graph = topologyGraph(topology)
+  const components = connectedComponents(graph).count
+  const spectrum = mixingSpectrum(mixingMatrix(graph, options.mixing))
+  const connectivity = algebraicConnectivity(graph)
+  const diam = diameter(graph)
+  const report: InspectReport = {
+    name: topology.name,
+    nodes: graph.n,
+    edges: graph.m,
+    connected: components <= 1,
+    components,
+    degree: degreeStats(graph),
+    mixing: {
+      rule: options.mixing,
+      rho: spectrum.rho,
+      spectralGap: spectrum.spectralGap,
+      lambda2: finite(spectrum.lambda2),
+      lambdaMin: finite(spectrum.lambdaMin),
+      errorBound: spectrum.errorBound,
+      iterations: spectrum.iterations,
+      converged: spectrum.converged
+    },
+    algebraicConnectivity: connectivity,
+    diameter: { value: finite(diam.diameter), exact: diam.exact, lowerBound: finite(diam.lowerBound), upperBound: finite(diam.upperBound) },
+    byzantine: null,
+    tolerance: null
+  }
+  const sampler = topologySampler(topology, { seed: options.seed })
+  if (sampler === undefined || topology.byzantine === undefined) return report
+  const tolerance = nodeTolerances(graph, sampler, {
+    delta: options.delta,
+    samples: options.samples,
+    confidence: options.confidence,
+    conditionOnHonest: options.conditionOnHonest
+  })
+  const { graph: separate, model, ...parameters } = topology.byzantine
+  const count = tolerance.byzantineCount
+  report.byzantine = {
+    model,
+    parameters,
+    correlationGraph: separate === undefined ? 'communication' : 'separate',
+    samples: tolerance.samples,
+    seed: options.seed,
+    expectedCount: { mean: count.mean, low: sampler.deterministic ? count.mean : count.low, high: sampler.deterministic ? count.mean : count.high, confidence: count.confidence },
+    expectedFraction: count.mean / graph.n
+  }
+  const row = (t: typeof tolerance.nodes[number]): NodeRow =>
+    ({ id: t.id, degree: t.degree, cap: t.cap, f: t.f, probability: t.probability, low: t.low, high: t.high })
+  report.tolerance = {
+    delta: tolerance.delta,
+    samples: tolerance.samples,
+    confidence: tolerance.confidence,
+    conditionOnHonest: options.conditionOnHonest,
+    histogram: tolerance.histogram,
+    unprotected: tolerance.unprotected.map(row),
+    nodes: tolerance.nodes.map(row)
+  }
+  return report
+}
+
+const fixed = (x: number, digits: number): string => x.toFixed(digits)
+const num = (x: number): string => Number.isInteger(x) ? String(x) : x.toPrecision(6).replace(/\.?0+$/, '')
+
+/** The human-readable report; per-node rows when `allNodes` or the graph is small, a histogram otherwise. */
+export function formatInspectReport (report: InspectReport, allNodes = false): string {
+  const out: string[] = []
+  const line = (label: string, text: string): void => { out.push(`${label.padEnd(14)}${text}`) }
+  const plural = (count: number, word: string): string => `${count} ${word}${count === 1 ? '' : 's'}`
+  out.push(`${report.name}: ${plural(report.nodes, 'node')}, ${plural(report.edges, 'edge')}, ${report.connected ? 'connected' : `disconnected (${report.components} components)`}`)
+  const d = report.degree
+  line('degree', `min ${d.min}, max ${d.max}, mean ${fixed(d.mean, 2)}, median ${num(d.median)}, std ${fixed(d.std, 2)}`)
+  const m = report.mixing
+  const accuracy = m.errorBound === 0
+    ? 'exact'
+    : m.converged ? `Lanczos, ${m.iterations} iterations, residual ≤ ${m.errorBound.toExponential(1)}`
+      : `NOT converged after ${m.iterations} iterations: ρ ≥ ${fixed(m.rho, 6)}, residual ≤ ${m.errorBound.toExponential(1)}`
+  line('mixing', `${m.rule}: ρ = ${fixed(m.rho, 6)}, spectral gap ${fixed(m.spectralGap, 6)} (${accuracy})`)
+  if (m.lambda2 !== null && m.lambdaMin !== null) line('', `λ₂ = ${fixed(m.lambda2, 6)}, λ_n = ${fixed(m.lambdaMin, 6)}`)
+  const a = report.algebraicConnectivity
+  line('laplacian', `algebraic connectivity λ₂(L) = ${fixed(a.value, 6)}${a.converged ? '' : ' (not converged)'}`)
+  const diam = report.diameter
+  line('diameter', diam.value === null ? '∞ (disconnected)' : diam.exact ? String(diam.value) : `≥ ${diam.lowerBound}, ≤ ${diam.upperBound} (search budget exhausted)`)
+  const b = report.byzantine
+  const t = report.tolerance
+  if (b === null || t === null) {
+    line('μ_H', 'none (the file has no "byzantine" section)')
+    return out.join('\n') + '\n'
+  }
+  line('μ_H', `${b.model} ${JSON.stringify(b.parameters)}${b.correlationGraph === 'separate' ? ' on a separate correlation graph' : ''}`)
+  const c = b.expectedCount
+  const interval = c.low === c.high ? '' : ` (${Math.round(c.confidence * 100)}% CI ${fixed(c.low, 2)}–${fixed(c.high, 2)})`
+  line('Byzantine', `expected ${fixed(c.mean, 2)} of ${report.nodes} (${fixed(100 * b.expectedFraction, 1)}%)${interval} over ${b.samples} draw${b.samples === 1 ? '' : 's'}, seed ${b.seed}`)
+  const level = `${Math.round(t.confidence * 100)}%`
+  line('tolerance', `f_i(δ = ${t.delta}) = min f with P(|N(i) ∩ B| > f) ≤ δ${t.conditionOnHonest ? ' given i honest' : ''}, capped at ⌊deg/2⌋; ${level} Clopper–Pearson CI`)
+  const pct = (x: number): string => x.toFixed(4)
+  const table = allNodes || report.nodes <= 40
+  if (table) {
+    out.push('  node        deg  cap  f_i  P(>f_i)  CI')
+    for (const r of t.nodes) {
+      out.push(`  ${r.id.padEnd(10)} ${String(r.degree).padStart(4)} ${String(r.cap).padStart(4)} ${String(r.f).padStart(4)}  ${pct(r.probability)}   [${pct(r.low)}, ${pct(r.high)}]${r.probability > t.delta ? '  unprotected' : ''}`)
+    }
+  } else {
+    out.push('  f_i   nodes')
+    t.histogram.forEach((count, f) => { if (count > 0) out.push(`  ${String(f).padEnd(5)} ${count}`) })
+  }
+  if (t.unprotected.length === 0) {
+    line('unprotected', `none: every node meets δ = ${t.delta} within its cap`)
+  } else if (table) {
+    line('unprotected', `${t.unprotected.length} node${t.unprotected.length === 1 ? '' : 's'} (marked above) still exceed${t.unprotected.length === 1 ? 's' : ''} the cap with probability > δ`)
+  } else {
+    line('unprotected', `${t.unprotected.length} node${t.unprotected.length === 1 ? '' : 's'} exceed${t.unprotected.length === 1 ? 's' : ''} the cap with probability > δ = ${t.delta}:`)
+    out.push('  node        deg  cap  P(>cap)  CI')
+    const shown = t.unprotected.slice(0, 20)
+    for (const r of shown) out.push(`  ${r.id.padEnd(10)} ${String(r.degree).padStart(4)} ${String(r.cap).padStart(4)}  ${pct(r.probability)}   [${pct(r.low)}, ${pct(r.high)}]`)
+    if (t.unprotected.length > shown.length) out.push(`  … and ${t.unprotected.length - shown.length} more (--json lists all)`)
+  }
+  return out.join('\n') + '\n'
+}
