@@ -1,0 +1,556 @@
+// The round engine: one node's gossip learning loop, the same over libp2p or the in-memory hub.
+//
+//   round t (honest): train K steps → θ(t+½) → send to every neighbour → collect until the
+//   deadline → mix [own, ...received] with the robust rule → θ(t+1) → checkpoint → metrics.
+//
+// A Byzantine node runs the same loop but its behaviour decides what goes out: a model-space
+// attack first collects its honest neighbours' models (with part of the timeout), pools them with
+// its colluders, and crafts one message per receiver, still within the honest peers' deadline.
+
+import { logger } from '@libp2p/logger'
+import {
+  createRng, createRule, maxTolerableF, mean, metropolisWeights, parseRuleSpec, robustMix,
+  type Aggregator, type RobustMixOptions
+} from '@murmur/robust'
+import { craftModels, mixSeed, type ByzantineBehaviour } from './byzantine.ts'
+import { loadCheckpoint, saveCheckpoint } from './checkpoint.ts'
+import type { Dtype, FrameRejection } from './frame.ts'
+import type { CollusionChannel, Learner, ModelTransport, RoundMetrics, ShortfallPolicy, TolerancePolicy } from './types.ts'
+
+const log = logger('murmur:engine')
+
+/** Rules that weigh inputs by how well they do on local data; they need loss gaps. */
+const LOSS_AWARE = new Set(['pawbrofl', 'fedlaw'])
+
+/**
+ * Whether a rule has a loss-aware stage (it then needs `lossGaps` from held-out losses). A rule
+ * object is judged by its name, the normalized spec for rules made by createRule.
+ */
+export function isLossAwareRule (rule: string | Aggregator): boolean {
+  if (typeof rule === 'string') return parseRuleSpec(rule).stages.some((stage) => LOSS_AWARE.has(stage.name))
+  try {
+    return isLossAwareRule(rule.name)
+  } catch {
+    return false // a custom rule whose name is no spec
+  }
+}
+
+/** A gap standing in for a candidate whose held-out loss is not finite: large, so it gets no weight. */
+const NON_FINITE_GAP = 1e12
+
+/**
+ * Loss gaps for loss-aware rules: gap_i = loss_i − min_j loss_j, with non-finite losses mapped to
+ * a large finite gap (the rules refuse non-finite gaps).
+ */
+export function lossGaps (losses: ArrayLike<number>): Float64Array {
+  let best = Infinity
+  for (let i = 0; i < losses.length; i++) if (Number.isFinite(losses[i]) && losses[i] < best) best = losses[i]
+  const gaps = new Float64Array(losses.length)
+  for (let i = 0; i < losses.length; i++) {
+    gaps[i] = !Number.isFinite(best) ? 0 : Number.isFinite(losses[i]) ? losses[i] - best : NON_FINITE_GAP
+  }
+  return gaps
+}
+
+export interface RoundEngineOptions {
+  /** This node's id (topology node id). */
+  self: string
+  /** Graph neighbours, in the order inputs are mixed. */
+  neighbours: readonly string[]
+  /** The neighbours' degrees, same order: mixing rules get Metropolis–Hastings weights. */
+  neighbourDegrees?: readonly number[]
+  transport: ModelTransport
+  learner: Learner
+  /** Mixing rule: a spec of @murmur/robust such as `nnm+cwtm`, or a rule object. */
+  rule: string | Aggregator
+  tolerance: TolerancePolicy
+  /** What to do when too few models arrive for f (default 'shrink-f'). */
+  shortfall?: ShortfallPolicy
+  /** Local SGD steps K per round. */
+  localSteps: number
+  /** How long a round waits for the neighbours' models, ms. */
+  roundTimeoutMs: number
+  /** Rounds 0..rounds − 1 make up the run. */
+  rounds: number
+  /** Evaluate on the test set every k rounds and at the last round (default 1). */
+  evalEvery?: number
+  /** Step towards the robust aggregate, θ ← (1 − η) θ + η F(...) (default 1). */
+  eta?: number
+  /** Swarm id and wire format, for raw frames and byte counts (defaults 'murmur', 'f32'). */
+  swarm?: string
+  dtype?: Dtype
+  /** Makes this node Byzantine. */
+  behaviour?: ByzantineBehaviour
+  /** Byzantine only: the channel to pool received models with the other colluders. */
+  collusion?: CollusionChannel
+  /** Byzantine only: every Byzantine node id (this one included). */
+  colluders?: readonly string[]
+  /** Adjacency of the whole topology (Byzantine attacks aim at receivers with it). */
+  graph?: ReadonlyMap<string, readonly string[]>
+  /** Byzantine model attacks: share of the timeout spent collecting, and by when the pool must be gathered (defaults 0.4, 0.6). */
+  byzantineCollectShare?: number
+  byzantineGatherShare?: number
+  /** Where checkpoints go; the engine resumes from it on start. */
+  checkpointDir?: string
+  /** Round to start at (default: one past the checkpoint's, or 0). */
+  startRound?: number
+  /** Receives each round's metrics (e.g. a MetricsLog's write). */
+  metrics?: (metrics: RoundMetrics) => void
+  /** Called after every round with its metrics and the node's new parameters. */
+  onRound?: (metrics: RoundMetrics, params: Float32Array) => void
+  /** Stops the run: the round in progress is dropped and the last checkpoint stands. */
+  signal?: AbortSignal
+  /** Seed of the rule's and the attacks' randomness (default 0). */
+  seed?: number
+}
+
+/** What a run did, for the launcher's summary. */
+export interface EngineSummary {
+  node: string
+  byzantine: boolean
+  /** First round this run executed (after a resume: one past the checkpoint). */
+  startRound: number
+  /** Last completed round, −1 when none. */
+  lastRound: number
+  /** Rounds completed by this run. */
+  rounds: number
+  resumed: boolean
+  interrupted: boolean
+  mixes: { ok: number, degraded: number, skipped: number }
+  /** Mixing outputs refused because they were not finite (the own model was kept). */
+  nonFiniteMixes: number
+  sendFailures: number
+  bytesSent: number
+  rejected: Partial<Record<FrameRejection, number>>
+  /** The last round's training loss and the last evaluation. */
+  trainLoss?: number
+  testLoss?: number
+  accuracy?: number
+}
+
+const ABORTED = Symbol('aborted')
+
+/** Resolves with the promise's value, or ABORTED as soon as the signal fires. */
+function unlessAborted<T> (promise: Promise<T>, signal: AbortSignal | undefined): Promise<T | typeof ABORTED> {
+  if (signal === undefined) return promise
+  if (signal.aborted) return Promise.resolve(ABORTED)
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => { resolve(ABORTED) }
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then((value) => {
+      signal.removeEventListener('abort', onAbort)
+      resolve(value)
+    }, (error: unknown) => {
+      signal.removeEventListener('abort', onAbort)
+      reject(error)
+    })
+  })
+}
+
+/** Waits ms, or less when the signal fires (the timer is cleared, so it never holds the process). */
+function sleep (ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted === true) { resolve(); return }
+    const done = (): void => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, Math.max(0, ms))
+    signal?.addEventListener('abort', done, { once: true })
+  })
+}
+
+function allFinite (x: Float32Array): boolean {
+  for (let j = 0; j < x.length; j++) if (!Number.isFinite(x[j])) return false
+  return true
+}
+
+function checkInteger (name: string, value: number, min: number): void {
+  if (!Number.isInteger(value) || value < min) throw new RangeError(`round engine: ${name} must be an integer ≥ ${min}, got ${value}`)
+}
+
+const utf8Length = (text: string): number => new TextEncoder().encode(text).length
+
+interface Exchange {
+  received: Map<string, Float32Array>
+  bytesSent: number
+  sendFailures: number
+}
+
+/** One node's round loop. Build it, then `await engine.run()`. */
+export class RoundEngine {
+  readonly options: Readonly<RoundEngineOptions>
+  private readonly rule: Aggregator
+  private readonly lossAware: boolean
+  private readonly colluders: ReadonlySet<string>
+  /** Honest neighbours as far as this node knows (all of them for an honest node). */
+  private readonly honestNeighbours: readonly string[]
+  private readonly frameBytes: number
+  private readonly summary: EngineSummary
+
+  constructor (options: RoundEngineOptions) {
+    this.options = options
+    const { neighbours, neighbourDegrees, tolerance, behaviour } = options
+    checkInteger('localSteps', options.localSteps, 0)
+    checkInteger('rounds', options.rounds, 0)
+    checkInteger('evalEvery', options.evalEvery ?? 1, 1)
+    checkInteger('tolerance f', tolerance.f, 0)
+    if (!(options.roundTimeoutMs > 0 && Number.isFinite(options.roundTimeoutMs))) {
+      throw new RangeError(`round engine: roundTimeoutMs must be a finite number > 0, got ${options.roundTimeoutMs}`)
+    }
+    if (options.startRound !== undefined) checkInteger('startRound', options.startRound, 0)
+    if (new Set(neighbours).size !== neighbours.length || neighbours.includes(options.self)) {
+      throw new RangeError(`round engine: the neighbours of ${options.self} must be distinct and exclude itself, got ${neighbours.join(', ')}`)
+    }
+    if (neighbourDegrees !== undefined && neighbourDegrees.length !== neighbours.length) {
+      throw new RangeError(`round engine: ${neighbourDegrees.length} neighbour degrees for ${neighbours.length} neighbours`)
+    }
+    const collect = options.byzantineCollectShare ?? 0.4
+    const gather = options.byzantineGatherShare ?? 0.6
+    if (!(collect > 0 && collect <= gather && gather < 1)) {
+      throw new RangeError(`round engine: need 0 < byzantineCollectShare ≤ byzantineGatherShare < 1, got ${collect} and ${gather}`)
+    }
+    this.rule = typeof options.rule === 'string' ? createRule(options.rule) : options.rule
+    this.lossAware = isLossAwareRule(options.rule)
+    const supported = maxTolerableF(this.rule, neighbours.length + 1)
+    if (behaviour === undefined && tolerance.f > supported) {
+      throw new RangeError(`round engine: rule ${this.rule.name} tolerates f ≤ ${supported} with ${neighbours.length + 1} inputs at ${options.self}, asked for f = ${tolerance.f}`)
+    }
+    this.colluders = new Set(options.colluders ?? (behaviour === undefined ? [] : [options.self]))
+    if (behaviour !== undefined && !this.colluders.has(options.self)) {
+      throw new RangeError(`round engine: Byzantine node ${options.self} must be among its colluders`)
+    }
+    this.honestNeighbours = neighbours.filter((id) => !this.colluders.has(id))
+    if (behaviour?.kind === 'model' && behaviour.needsTarget && options.graph === undefined) {
+      throw new RangeError(`round engine: behaviour ${behaviour.spec} aims at each receiver's neighbourhood and needs the topology (option graph)`)
+    }
+    const width = (options.dtype ?? 'f32') === 'f16' ? 2 : 4
+    this.frameBytes = 20 + utf8Length(options.swarm ?? 'murmur') + utf8Length(options.self) + width * options.learner.dimension
+    this.summary = {
+      node: options.self,
+      byzantine: behaviour !== undefined,
+      startRound: 0,
+      lastRound: -1,
+      rounds: 0,
+      resumed: false,
+      interrupted: false,
+      mixes: { ok: 0, degraded: 0, skipped: 0 },
+      nonFiniteMixes: 0,
+      sendFailures: 0,
+      bytesSent: 0,
+      rejected: {}
+    }
+  }
+
+  /** Runs the rounds (resuming from the checkpoint when there is one) and returns the summary. */
+  async run (): Promise<EngineSummary> {
+    const { options, summary } = this
+    const start = await this.resume()
+    summary.startRound = start
+    options.transport.startAt?.(start)
+    this.applyPoison()
+    for (let t = start; t < options.rounds; t++) {
+      if (options.signal?.aborted === true) {
+        summary.interrupted = true
+        break
+      }
+      const metrics = await this.round(t)
+      if (metrics === undefined) {
+        summary.interrupted = true
+        break
+      }
+      summary.lastRound = t
+      summary.rounds++
+      options.metrics?.(metrics)
+      options.onRound?.(metrics, options.learner.getParams())
+    }
+    summary.rejected = { ...options.transport.rejections() }
+    log('%s: ran rounds %d..%d%s', options.self, start, summary.lastRound, summary.interrupted ? ' (interrupted)' : '')
+    return { ...summary, mixes: { ...summary.mixes } }
+  }
+
+  private async resume (): Promise<number> {
+    const { options } = this
+    let start = 0
+    if (options.checkpointDir !== undefined) {
+      const checkpoint = await loadCheckpoint(options.checkpointDir)
+      if (checkpoint !== undefined) {
+        if (checkpoint.params.length !== options.learner.dimension) {
+          throw new RangeError(`round engine: checkpoint ${checkpoint.path} holds ${checkpoint.params.length} parameters, the model has ${options.learner.dimension}`)
+        }
+        options.learner.setParams(checkpoint.params)
+        options.learner.restoreOptimizerState({ momentum: checkpoint.momentum, step: checkpoint.step })
+        start = checkpoint.round + 1
+        this.summary.resumed = true
+        log('%s: resumed from %s at round %d%s', options.self, checkpoint.path, start, checkpoint.fallback ? ' (previous checkpoint: the latest was unusable)' : '')
+      }
+    }
+    return options.startRound ?? start
+  }
+
+  private applyPoison (): void {
+    const { behaviour, learner, self, seed } = this.options
+    if (behaviour?.kind !== 'poison') return
+    if (learner.poison === undefined) throw new Error(`round engine: behaviour ${behaviour.spec} poisons training data, but this learner has none`)
+    const sorted = [...this.colluders].sort()
+    learner.poison((data) => behaviour.poison(data, { colluderIndex: sorted.indexOf(self), colluders: sorted.length, seed: seed ?? 0 }))
+  }
+
+  /** One round; undefined when the run was aborted before the round completed. */
+  private async round (t: number): Promise<RoundMetrics | undefined> {
+    const { options } = this
+    const { learner, behaviour } = options
+    const began = performance.now()
+    if (behaviour?.kind === 'crash' && t >= behaviour.fromRound) return await this.silentRound(t, began)
+
+    const { loss } = learner.train(options.localSteps)
+    const half = learner.getParams()
+    const trained = performance.now()
+    const deadline = Date.now() + options.roundTimeoutMs
+
+    let exchange: Exchange | typeof ABORTED
+    if (behaviour?.kind === 'model') exchange = await this.attackExchange(t, half)
+    else if (behaviour?.kind === 'raw') exchange = await this.rawExchange(t, half, deadline)
+    else exchange = await this.honestExchange(t, half, deadline)
+    if (exchange === ABORTED) return undefined
+    const communicated = performance.now()
+
+    let mix: RoundMetrics['mix'] = 'ok'
+    let skipReason: RoundMetrics['skipReason']
+    let f = options.tolerance.f
+    if (behaviour === undefined || behaviour.kind === 'poison' || behaviour.kind === 'crash') {
+      ({ mix, skipReason, f } = this.mix(t, half, exchange.received))
+    } else {
+      // A model or raw attacker's own model does not matter to anyone; keeping it at the mean of
+      // what it hears keeps its honest-looking update (the `inverse` attack's) in the swarm's range.
+      learner.setParams(mean().aggregate([half, ...exchange.received.values()], { f: 0 }))
+      f = 0
+    }
+    const aggregated = performance.now()
+
+    await this.checkpoint(t)
+    const metrics: RoundMetrics = {
+      node: options.self,
+      round: t,
+      byzantine: behaviour !== undefined,
+      trainLoss: loss,
+      received: exchange.received.size,
+      neighbours: options.neighbours.length,
+      f,
+      mix,
+      ...(skipReason === undefined ? {} : { skipReason }),
+      bytesSent: exchange.bytesSent,
+      sendFailures: exchange.sendFailures,
+      rejected: { ...options.transport.rejections() },
+      computeMs: trained - began,
+      communicateMs: communicated - trained,
+      aggregateMs: aggregated - communicated,
+      roundMs: 0
+    }
+    this.evaluate(t, metrics)
+    metrics.roundMs = performance.now() - began
+    this.count(metrics, exchange)
+    return metrics
+  }
+
+  private evaluate (t: number, metrics: RoundMetrics): void {
+    const every = this.options.evalEvery ?? 1
+    if ((t + 1) % every !== 0 && t !== this.options.rounds - 1) return
+    const result = this.options.learner.evaluate()
+    metrics.testLoss = result.loss
+    this.summary.testLoss = result.loss
+    if (result.accuracy !== undefined) {
+      metrics.accuracy = result.accuracy
+      this.summary.accuracy = result.accuracy
+    }
+  }
+
+  private count (metrics: RoundMetrics, exchange: Exchange): void {
+    const s = this.summary
+    s.mixes[metrics.mix]++
+    if (metrics.skipReason === 'non-finite') s.nonFiniteMixes++
+    s.sendFailures += exchange.sendFailures
+    s.bytesSent += exchange.bytesSent
+    s.trainLoss = metrics.trainLoss
+  }
+
+  /** Sends one vector per receiver concurrently; failures are counted, never thrown. */
+  private async sendAll (t: number, messages: ReadonlyArray<readonly [string, Float32Array | Uint8Array]>): Promise<{ bytesSent: number, sendFailures: number }> {
+    const { transport, self } = this.options
+    const results = await Promise.allSettled(messages.map(async ([to, payload]) => {
+      if (payload instanceof Float32Array) {
+        await transport.send(to, t, payload)
+        return this.frameBytes
+      }
+      await transport.sendRaw(to, payload)
+      return payload.length
+    }))
+    let bytesSent = 0
+    let sendFailures = 0
+    results.forEach((result, k) => {
+      if (result.status === 'fulfilled') {
+        bytesSent += result.value
+      } else {
+        sendFailures++
+        log('%s: round %d: sending to %s failed: %s', self, t, messages[k][0], (result.reason as Error)?.message ?? String(result.reason))
+      }
+    })
+    return { bytesSent, sendFailures }
+  }
+
+  private async honestExchange (t: number, half: Float32Array, deadline: number): Promise<Exchange | typeof ABORTED> {
+    const { transport, neighbours, signal } = this.options
+    const outcome = await unlessAborted(Promise.all([
+      this.sendAll(t, neighbours.map((id) => [id, half] as const)),
+      transport.collect(t, neighbours, deadline, signal)
+    ]), signal)
+    if (outcome === ABORTED) return ABORTED
+    const [sent, received] = outcome
+    return { received, ...sent }
+  }
+
+  private async rawExchange (t: number, half: Float32Array, deadline: number): Promise<Exchange | typeof ABORTED> {
+    const { transport, signal, behaviour, self, learner } = this.options
+    if (behaviour?.kind !== 'raw') throw new Error('unreachable: raw exchange without a raw behaviour')
+    const frames = this.honestNeighbours.map((id, receiverIndex) => [id, behaviour.frame({
+      swarm: this.options.swarm ?? 'murmur',
+      sender: self,
+      round: t,
+      dimension: learner.dimension,
+      dtype: this.options.dtype ?? 'f32',
+      params: half,
+      receiverIndex,
+      seed: this.options.seed ?? 0
+    })] as const)
+    const outcome = await unlessAborted(Promise.all([
+      this.sendAll(t, frames),
+      transport.collect(t, this.honestNeighbours, deadline, signal)
+    ]), signal)
+    if (outcome === ABORTED) return ABORTED
+    const [sent, received] = outcome
+    return { received, ...sent }
+  }
+
+  /**
+   * A model-space attacker's exchange: collect the honest neighbours' models with part of the
+   * timeout, pool them with the colluders, craft one message per receiver, send.
+   */
+  private async attackExchange (t: number, half: Float32Array): Promise<Exchange | typeof ABORTED> {
+    const { options } = this
+    const { transport, collusion, signal, behaviour, self } = options
+    if (behaviour?.kind !== 'model') throw new Error('unreachable: attack exchange without a model attack')
+    const started = Date.now()
+    const timeout = options.roundTimeoutMs
+    const received = await unlessAborted(transport.collect(t, this.honestNeighbours, started + timeout * (options.byzantineCollectShare ?? 0.4), signal), signal)
+    if (received === ABORTED) return ABORTED
+    const pooled = new Map(received)
+    if (collusion !== undefined) {
+      try {
+        await collusion.share(t, received)
+        const gathered = await unlessAborted(collusion.gather(t, started + timeout * (options.byzantineGatherShare ?? 0.6), signal), signal)
+        if (gathered === ABORTED) return ABORTED
+        for (const [id, model] of gathered) if (!pooled.has(id) && !this.colluders.has(id)) pooled.set(id, model)
+      } catch (error) {
+        log.error('%s: round %d: collusion failed, attacking with own observations: %s', self, t, (error as Error).message)
+      }
+    }
+    const crafted = craftModels({
+      behaviour,
+      round: t,
+      receivers: this.honestNeighbours,
+      pooled,
+      own: half,
+      dimension: options.learner.dimension,
+      colluders: this.colluders,
+      ...(options.graph === undefined ? {} : { graph: options.graph }),
+      seed: options.seed ?? 0
+    })
+    for (const [receiver, why] of crafted.failures) log('%s: round %d: nothing crafted for %s: %s', self, t, receiver, why)
+    const sent = await this.sendAll(t, [...crafted.models])
+    return { received, ...sent }
+  }
+
+  /** A crashed Byzantine node: no training, nothing sent, the round's time passes. */
+  private async silentRound (t: number, began: number): Promise<RoundMetrics | undefined> {
+    const { options } = this
+    const waited = await unlessAborted(sleep(options.roundTimeoutMs, options.signal), options.signal)
+    if (waited === ABORTED) return undefined
+    const metrics: RoundMetrics = {
+      node: options.self,
+      round: t,
+      byzantine: true,
+      trainLoss: NaN,
+      received: 0,
+      neighbours: options.neighbours.length,
+      f: 0,
+      mix: 'skipped',
+      skipReason: 'crashed',
+      bytesSent: 0,
+      sendFailures: 0,
+      rejected: { ...options.transport.rejections() },
+      computeMs: 0,
+      communicateMs: performance.now() - began,
+      aggregateMs: 0,
+      roundMs: performance.now() - began
+    }
+    this.count(metrics, { received: new Map(), bytesSent: 0, sendFailures: 0 })
+    return metrics
+  }
+
+  /** The robust mixing step; the learner keeps its own model when the step cannot be taken. */
+  private mix (t: number, own: Float32Array, received: ReadonlyMap<string, Float32Array>): { mix: RoundMetrics['mix'], skipReason?: RoundMetrics['skipReason'], f: number } {
+    const { options, rule } = this
+    const inputs: Float32Array[] = []
+    const degrees: number[] = []
+    options.neighbours.forEach((id, k) => {
+      const model = received.get(id)
+      if (model === undefined) return
+      inputs.push(model)
+      if (options.neighbourDegrees !== undefined) degrees.push(options.neighbourDegrees[k])
+    })
+    const n = inputs.length + 1
+    let f = options.tolerance.f
+    let mix: RoundMetrics['mix'] = 'ok'
+    if (rule.minInputs(f) > n) {
+      const shrunk = (options.shortfall ?? 'shrink-f') === 'shrink-f' ? maxTolerableF(rule, n) : -1
+      if (shrunk < 0) return { mix: 'skipped', skipReason: 'shortfall', f }
+      f = shrunk
+      mix = 'degraded'
+    }
+    const mixOptions: RobustMixOptions = { assumeFinite: true, rng: createRng(mixSeed(options.seed ?? 0, t, 0)) }
+    if (options.neighbourDegrees !== undefined) mixOptions.weights = metropolisWeights(options.neighbours.length, degrees)
+    if (options.eta !== undefined) mixOptions.eta = options.eta
+    let out: Float32Array
+    try {
+      if (this.lossAware) mixOptions.lossGaps = lossGaps([own, ...inputs].map((x) => options.learner.heldOutLoss(x)))
+      out = robustMix(rule, own, inputs, f, mixOptions)
+    } catch (error) {
+      log.error('%s: round %d: %s refused its %d inputs, keeping the own model: %s', options.self, t, rule.name, n, (error as Error).message)
+      return { mix: 'skipped', skipReason: 'rule-error', f }
+    }
+    // Defence in depth: whatever slipped past the codec, a non-finite model is never applied.
+    if (!allFinite(out)) {
+      log.error('%s: round %d: %s produced a non-finite model, keeping the own model', options.self, t, rule.name)
+      return { mix: 'skipped', skipReason: 'non-finite', f }
+    }
+    options.learner.setParams(out)
+    return { mix, f }
+  }
+
+  private async checkpoint (t: number): Promise<void> {
+    const { checkpointDir, learner, self } = this.options
+    if (checkpointDir === undefined) return
+    const { momentum, step } = learner.optimizerState()
+    try {
+      await saveCheckpoint(checkpointDir, { round: t, params: learner.getParams(), momentum, step, meta: { node: self, rule: this.rule.name } })
+    } catch (error) {
+      log.error('%s: round %d: checkpoint not written: %s', self, t, (error as Error).message)
+    }
+  }
+}
+
+/** Builds a RoundEngine and runs it. */
+export async function runRounds (options: RoundEngineOptions): Promise<EngineSummary> {
+  return await new RoundEngine(options).run()
+}
