@@ -40,6 +40,10 @@ export type FrameRejection =
   | 'dimension'
   | 'checksum'
   | 'non-finite'
+  /** The frame names a sender other than the peer that sent it. */
+  | 'unknown-sender'
+  /** A second frame from one sender for one round. */
+  | 'duplicate'
 
 export class FrameError extends Error {
   readonly reason: FrameRejection

@@ -1,1 +1,22 @@
-export {}
+// @murmur/peer: the libp2p peer (identity, model exchange, control plane, collusion channel),
+// the round engine with its learners and Byzantine behaviours, and the local swarm launcher.
+export * from './frame.ts'
+export * from './types.ts'
+export * from './log.ts'
+export * from './identity.ts'
+export * from './node.ts'
+export * from './inbox.ts'
+export * from './exchange.ts'
+export * from './collusion.ts'
+export * from './control.ts'
+export * from './memory-transport.ts'
+export * from './task.ts'
+export * from './learner.ts'
+export * from './checkpoint.ts'
+export * from './metrics.ts'
+export * from './byzantine.ts'
+export * from './engine.ts'
+export * from './peer.ts'
+export * from './swarm-plan.ts'
+export * from './swarm-protocol.ts'
+export * from './swarm.ts'

@@ -1,4 +1,5 @@
 import type { AnyCommand } from '../command.ts'
+import { launchCommand } from './launch/index.ts'
 import { topologyCommand } from './topology/index.ts'
 
 /**
@@ -6,5 +7,6 @@ import { topologyCommand } from './topology/index.ts'
  * command (or command group) and one line here.
  */
 export const commands: AnyCommand[] = [
+  launchCommand,
   topologyCommand
 ]

@@ -1,0 +1,182 @@
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { launchSwarm, listBehaviours, planSwarm, SwarmConfigError, type RoundSummary, type SwarmOptions, type TaskConfig } from '@murmur/peer'
+import { listRules } from '@murmur/robust'
+import { readTopology } from '@murmur/topology'
+import { defineCommand, UsageError } from '../../command.ts'
+import { createProgressBar } from '../../progress.ts'
+
+/** `iid`, `dirichlet:0.5`, `shards:2`, `quantity:0.5` → a partition spec. */
+export function parsePartition (text: string): TaskConfig['partition'] {
+  const [kind, value] = text.split(':')
+  const number = Number(value)
+  switch (kind) {
+    case 'iid':
+      if (value === undefined) return { kind: 'iid' }
+      break
+    case 'dirichlet':
+      if (number > 0) return { kind: 'dirichlet', alpha: number }
+      break
+    case 'shards':
+      if (Number.isInteger(number) && number > 0) return { kind: 'shards', shardsPerNode: number }
+      break
+    case 'quantity':
+      if (number > 0) return { kind: 'quantity', beta: number }
+      break
+  }
+  throw new UsageError(`--partition: expected iid, dirichlet:<α>, shards:<per node> or quantity:<β>, got "${text}"`, 'murmur launch')
+}
+
+function formatRound (r: RoundSummary): string {
+  const acc = r.accuracy === undefined ? '' : `acc ${(100 * r.accuracy).toFixed(1)}% (min ${(100 * (r.minAccuracy ?? 0)).toFixed(1)}%) `
+  return `${acc}consensus ${r.consensusDistance.toExponential(2)} round ${Math.round(r.roundMs)} ms`
+}
+
+function stamp (): string {
+  return new Date().toISOString().replace(/[:.]/g, '-').replace('T', '_').slice(0, 19)
+}
+
+export const launchCommand = defineCommand({
+  name: 'launch',
+  summary: 'start every node of a topology as a real peer on this machine and train',
+  description: 'Starts one libp2p peer per topology node over TCP on loopback, spread over one worker ' +
+    'process per core. Each round every peer runs local SGD steps, sends its model to its graph ' +
+    'neighbours, and mixes what arrives with a robust rule. Byzantine peers, when an attack is given, ' +
+    'are drawn from the topology\'s μ_H (or listed). Progress shows honest accuracy, consensus ' +
+    'distance and round time; the run directory gets per-peer metrics (JSONL), checkpoints and a ' +
+    'summary. Ctrl-C stops after the current round with everything written; launching again with ' +
+    'the same --run-dir resumes from the checkpoints.',
+  positionals: [{ name: 'topology', description: 'topology file (see `murmur topology`)', required: true }],
+  options: {
+    dataset: { type: 'string', default: 'mnist', choices: ['mnist', 'fashion-mnist', 'synthetic-mean'], description: 'training data' },
+    partition: { type: 'string', default: 'iid', placeholder: 'spec', description: 'how data is split: iid, dirichlet:<α>, shards:<k>, quantity:<β>' },
+    model: { type: 'string', default: 'mlp', choices: ['logistic', 'mlp', 'cnn'], description: 'model architecture' },
+    rounds: { type: 'integer', default: 100, description: 'gossip rounds' },
+    'local-steps': { type: 'integer', default: 10, description: 'SGD steps per round' },
+    lr: { type: 'number', default: 0.05, description: 'learning rate' },
+    momentum: { type: 'number', default: 0.9, description: 'heavy-ball momentum β' },
+    'batch-size': { type: 'integer', default: 32, description: 'samples per SGD step' },
+    rule: { type: 'string', default: 'nnm+cwtm', placeholder: 'spec', description: 'mixing rule, e.g. mean, cwmed, nnm+cwtm, scclip (see --list-rules)' },
+    f: { type: 'string', default: 'auto', placeholder: 'n|auto', description: 'Byzantine neighbours each node tolerates; auto: f_i(δ) from μ_H' },
+    delta: { type: 'number', default: 0.05, placeholder: 'δ', description: 'failure probability δ of f_i(δ) with --f auto' },
+    shortfall: { type: 'string', default: 'shrink-f', choices: ['shrink-f', 'keep'], description: 'when too few models arrive: lower f to what arrived, or keep the own model' },
+    attack: { type: 'string', default: 'none', placeholder: 'spec', description: 'Byzantine behaviour, e.g. signflip, alie, ipm, labelflip, dissensus, crash, nan (see --list-attacks)' },
+    byzantine: { type: 'string', placeholder: 'ids', description: 'comma-separated Byzantine node ids (default: drawn from μ_H)' },
+    'byzantine-count': { type: 'integer', placeholder: 'k', description: 'draw from μ_H until exactly k peers are Byzantine' },
+    'mu-seed': { type: 'integer', default: 0, description: 'seed of the μ_H draw' },
+    'round-timeout': { type: 'integer', default: 10000, placeholder: 'ms', description: 'how long a peer waits for its neighbours each round' },
+    'eval-every': { type: 'integer', default: 5, description: 'evaluate test accuracy every k rounds' },
+    'test-size': { type: 'integer', default: 1000, description: 'test samples each peer evaluates on' },
+    dtype: { type: 'string', default: 'f32', choices: ['f32', 'f16'], description: 'number format of models on the wire' },
+    seed: { type: 'integer', default: 0, description: 'seed of the data split, model initialisation and batches' },
+    workers: { type: 'integer', description: 'worker processes (default: one per core)' },
+    'run-dir': { type: 'string', placeholder: 'dir', description: 'where results go (default runs/<topology>-<time>); an existing run resumes' },
+    json: { type: 'boolean', description: 'print the final summary as JSON' },
+    'list-rules': { type: 'boolean', description: 'list the mixing rules and exit' },
+    'list-attacks': { type: 'boolean', description: 'list the Byzantine behaviours and exit' }
+  },
+  examples: [
+    { command: 'murmur launch topologies/torus-4x4.json', description: '16 honest peers, MNIST, MLP, nnm+cwtm mixing' },
+    { command: 'murmur launch topologies/torus-4x4.json --attack signflip --byzantine-count 3 --rule cwmed', description: 'three sign-flipping peers drawn from μ_H' },
+    { command: 'murmur launch topologies/ring-16.json --rounds 20 --run-dir runs/ring', description: 'a short run; run it again to resume' }
+  ],
+  run: async ({ options, positionals, io, path }) => {
+    if (options['list-rules'] === true) {
+      for (const rule of listRules()) io.stdout(`${rule.name.padEnd(12)} ${rule.description}\n`)
+      return
+    }
+    if (options['list-attacks'] === true) {
+      for (const b of listBehaviours()) io.stdout(`${b.name.padEnd(14)} ${b.description}\n`)
+      return
+    }
+    const file = positionals[0]
+    if (file === undefined) throw new UsageError('missing <topology>', path)
+    let f: number | 'auto'
+    if (options.f === 'auto') f = 'auto'
+    else {
+      f = Number(options.f)
+      if (!Number.isInteger(f) || f < 0) throw new UsageError(`--f: expected a non-negative integer or auto, got "${options.f}"`, path)
+    }
+    let topology
+    try {
+      topology = await readTopology(file)
+    } catch (error) {
+      const code = (error as { code?: string }).code
+      if (code === 'ENOENT') throw new Error(`${file}: no such file`)
+      throw new Error(`${file}: ${(error as Error).message.split('\n').join('\n  ')}`)
+    }
+    const request: SwarmOptions = {
+      topology,
+      task: {
+        dataset: options.dataset as TaskConfig['dataset'],
+        partition: parsePartition(options.partition),
+        model: options.model as TaskConfig['model'],
+        testSize: options['test-size'],
+        seed: options.seed
+      },
+      rounds: options.rounds,
+      localSteps: options['local-steps'],
+      lr: options.lr,
+      momentum: options.momentum,
+      batchSize: options['batch-size'],
+      rule: options.rule,
+      f,
+      delta: options.delta,
+      shortfall: options.shortfall as 'shrink-f' | 'keep',
+      attack: options.attack,
+      ...(options.byzantine === undefined ? {} : { byzantine: options.byzantine.split(',').map((s) => s.trim()).filter((s) => s !== '') }),
+      ...(options['byzantine-count'] === undefined ? {} : { byzantineCount: options['byzantine-count'] }),
+      muSeed: options['mu-seed'],
+      roundTimeoutMs: options['round-timeout'],
+      evalEvery: options['eval-every'],
+      dtype: options.dtype as 'f32' | 'f16'
+    }
+    let plan
+    try {
+      plan = planSwarm(request)
+    } catch (error) {
+      if (error instanceof SwarmConfigError) throw new UsageError(error.message, path)
+      throw error
+    }
+    const runDir = options['run-dir'] ?? join('runs', `${topology.name}-${stamp()}`)
+    mkdirSync(runDir, { recursive: true })
+    const fs = [...new Set(plan.nodes.map((n) => n.f))].sort((a, b) => a - b)
+    io.stderr(`murmur: ${plan.nodes.length} peers on ${topology.name}, rule ${plan.options.rule} (f ${fs.length === 1 ? fs[0] : `${fs[0]}–${fs[fs.length - 1]} per node`}), ` +
+      `${plan.byzantine.length === 0 ? 'no Byzantine peers' : `${plan.byzantine.length} Byzantine (${plan.options.attack}): ${plan.byzantine.join(', ')}`}\n`)
+    if (plan.overrun.length > 0) io.stderr(`murmur: warning: honest ${plan.overrun.join(', ')} ha${plan.overrun.length === 1 ? 's' : 've'} more Byzantine neighbours than their f\n`)
+    io.stderr(`murmur: run directory ${runDir}\n`)
+
+    const controller = new AbortController()
+    const onSigint = (): void => {
+      if (controller.signal.aborted) process.exit(130) // a second Ctrl-C: the user means it
+      controller.abort()
+    }
+    process.on('SIGINT', onSigint)
+    const bar = createProgressBar({ total: plan.options.rounds })
+    let lastAccuracy = ''
+    try {
+      const result = await launchSwarm({
+        plan,
+        runDir,
+        ...(options.workers === undefined ? {} : { workers: options.workers }),
+        signal: controller.signal,
+        onStatus: (message) => { bar.log(`murmur: ${message}`) },
+        onRound: (r) => {
+          if (r.accuracy !== undefined) lastAccuracy = `acc ${(100 * r.accuracy).toFixed(1)}% `
+          bar.update(r.round + 1, `${r.accuracy === undefined ? lastAccuracy : ''}${formatRound(r)}`)
+        }
+      })
+      bar.done()
+      if (options.json === true) {
+        io.stdout(JSON.stringify({ runDir, final: result.final, interrupted: result.interrupted, peers: result.peers }, null, 2) + '\n')
+      } else {
+        const final = result.final
+        io.stdout(`${result.interrupted ? 'stopped' : 'finished'} after ${result.rounds.length === 0 ? 0 : result.rounds[result.rounds.length - 1].round + 1} rounds in ${(result.wallMs / 1000).toFixed(1)} s\n`)
+        if (final !== undefined) io.stdout(`honest accuracy at round ${final.round + 1}: mean ${(100 * (final.accuracy ?? 0)).toFixed(2)}%, min ${(100 * (final.minAccuracy ?? 0)).toFixed(2)}%\n`)
+        io.stdout(`results: ${join(runDir, 'summary.json')}, ${join(runDir, 'rounds.jsonl')}, ${join(runDir, 'peers')}/<id>/metrics.jsonl\n`)
+      }
+    } finally {
+      process.off('SIGINT', onSigint)
+    }
+  }
+})

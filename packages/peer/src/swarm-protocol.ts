@@ -1,0 +1,32 @@
+// Messages between the launcher and its worker processes (Node IPC, advanced serialization, so
+// Float32Arrays cross without JSON). Models themselves never take this path between peers: they
+// travel over libp2p. The launcher only receives honest models to measure consensus.
+
+import type { NodePlan, SwarmPlan } from './swarm-plan.ts'
+import type { RoundMetrics } from './types.ts'
+
+export interface PeerAddress {
+  id: string
+  peerId: string
+  addrs: string[]
+}
+
+export type ToWorker =
+  | { type: 'init', plan: SwarmPlan, nodes: NodePlan[], runDir: string, listenHost: string }
+  | { type: 'start', book: PeerAddress[], startRound: number }
+  | { type: 'stop' }
+
+export interface PeerFinal {
+  id: string
+  byzantine: boolean
+  lastRound: number
+  accuracy?: number
+  testLoss?: number
+  rejected: RoundMetrics['rejected']
+}
+
+export type FromWorker =
+  | { type: 'listening', peers: PeerAddress[], resumeRounds: Record<string, number> }
+  | { type: 'round', metrics: RoundMetrics, params?: Float32Array, rss: number, peersInProcess: number }
+  | { type: 'done', peers: PeerFinal[] }
+  | { type: 'error', message: string, node?: string }

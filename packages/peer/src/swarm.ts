@@ -1,0 +1,270 @@
+// The local launcher: starts every node of a plan as a real libp2p peer, spread over worker
+// processes (one per core), and watches the run from outside the network: honest accuracy,
+// consensus distance among honest models, round times. It writes the run directory:
+//
+//   <run>/plan.json            the checked plan (topology, task, rule, Byzantine set, f_i)
+//   <run>/rounds.jsonl         one line per round: swarm-level honest figures
+//   <run>/summary.json         written at the end, also after Ctrl-C
+//   <run>/peers/<id>/          each peer's state: identity.key, checkpoint, metrics.jsonl
+
+import { fork, type ChildProcess } from 'node:child_process'
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { logger } from '@libp2p/logger'
+import type { SwarmPlan } from './swarm-plan.ts'
+import type { FromWorker, PeerAddress, PeerFinal, ToWorker } from './swarm-protocol.ts'
+import type { RoundMetrics } from './types.ts'
+
+const log = logger('murmur:swarm')
+const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url))
+
+/** Swarm-level figures of one round, over honest peers only. */
+export interface RoundSummary {
+  round: number
+  /** Mean and minimum test accuracy of honest peers (evaluation rounds only). */
+  accuracy?: number
+  minAccuracy?: number
+  /** Mean over honest i of ‖θ_i − θ̄‖², θ̄ the honest mean. */
+  consensusDistance: number
+  trainLoss: number
+  /** Median round time over honest peers, ms, and the median split. */
+  roundMs: number
+  computeMs: number
+  communicateMs: number
+  aggregateMs: number
+  /** Mixing rounds that lowered f or kept the own model, over honest peers. */
+  degraded: number
+  skipped: number
+  /** Frames refused by honest peers so far, all reasons. */
+  rejected: number
+  /** Resident memory per peer, bytes (worker RSS / peers in it, median). */
+  rssPerPeer: number
+}
+
+export interface SwarmResult {
+  swarm: string
+  runDir: string
+  rounds: RoundSummary[]
+  /** The last evaluated round's summary. */
+  final?: RoundSummary
+  peers: PeerFinal[]
+  interrupted: boolean
+  startRound: number
+  wallMs: number
+}
+
+export interface LaunchOptions {
+  plan: SwarmPlan
+  runDir: string
+  /** Worker processes (default: one per core, at most one per peer). */
+  workers?: number
+  /** Address peers listen on (default 127.0.0.1). */
+  listenHost?: string
+  /** Abort to stop: peers finish their round, write checkpoints, and the summary is written. */
+  signal?: AbortSignal
+  onRound?: (summary: RoundSummary) => void
+  onStatus?: (message: string) => void
+}
+
+interface Pending {
+  params: Map<string, Float32Array>
+  metrics: RoundMetrics[]
+  rss: number[]
+}
+
+function median (values: number[]): number {
+  if (values.length === 0) return 0
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+/** Mean over vectors of ‖x_i − x̄‖², in double precision, without an n × d buffer. */
+export function consensusDistance (vectors: readonly Float32Array[]): number {
+  const n = vectors.length
+  if (n < 2) return 0
+  const d = vectors[0].length
+  const mean = new Float64Array(d)
+  for (const v of vectors) for (let k = 0; k < d; k++) mean[k] += v[k]
+  for (let k = 0; k < d; k++) mean[k] /= n
+  let total = 0
+  for (const v of vectors) {
+    for (let k = 0; k < d; k++) { const diff = v[k] - mean[k]; total += diff * diff }
+  }
+  return total / n
+}
+
+/** Runs the plan to its last round (or until aborted) and returns the swarm's figures. */
+export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult> {
+  const { plan, runDir } = options
+  const started = Date.now()
+  const status = options.onStatus ?? (() => {})
+  mkdirSync(join(runDir, 'peers'), { recursive: true })
+  writeFileSync(join(runDir, 'plan.json'), JSON.stringify(plan, null, 2) + '\n')
+  const roundsPath = join(runDir, 'rounds.jsonl')
+
+  const workerCount = Math.max(1, Math.min(options.workers ?? availableParallelism(), plan.nodes.length))
+  const groups: Array<typeof plan.nodes> = Array.from({ length: workerCount }, () => [])
+  plan.nodes.forEach((node, i) => groups[i % workerCount].push(node))
+  const honest = plan.nodes.filter((node) => !node.byzantine).map((node) => node.id)
+  const honestSet = new Set(honest)
+
+  const children: ChildProcess[] = []
+  const exited: Array<Promise<number | null>> = []
+  const addresses: PeerAddress[] = []
+  const resumeRounds: Record<string, number> = {}
+  const finals: PeerFinal[] = []
+  const pending = new Map<number, Pending>()
+  const rounds: RoundSummary[] = []
+  let failure: Error | undefined
+  let interrupted = false
+  let lastAccuracy: { accuracy: number, min: number } | undefined
+
+  let listening!: () => void
+  const allListening = new Promise<void>((resolve) => { listening = resolve })
+  let listeningCount = 0
+  let failed!: (error: Error) => void
+  const anyFailure = new Promise<never>((_resolve, reject) => { failed = reject })
+  anyFailure.catch(() => {})
+
+  const send = (child: ChildProcess, message: ToWorker): void => {
+    if (child.connected) child.send(message)
+  }
+  const stopAll = (): void => { for (const child of children) send(child, { type: 'stop' }) }
+
+  const onRoundMessage = (metrics: RoundMetrics, params: Float32Array | undefined, rss: number, peers: number): void => {
+    let entry = pending.get(metrics.round)
+    if (entry === undefined) { entry = { params: new Map(), metrics: [], rss: [] }; pending.set(metrics.round, entry) }
+    entry.metrics.push(metrics)
+    entry.rss.push(rss / peers)
+    if (params !== undefined && honestSet.has(metrics.node)) entry.params.set(metrics.node, params)
+    if (entry.metrics.length < plan.nodes.length) return
+    pending.delete(metrics.round)
+    const summary = summarize(metrics.round, entry)
+    rounds.push(summary)
+    appendFileSync(roundsPath, JSON.stringify(summary) + '\n')
+    options.onRound?.(summary)
+  }
+
+  const summarize = (round: number, entry: Pending): RoundSummary => {
+    const h = entry.metrics.filter((m) => honestSet.has(m.node))
+    const accuracies = h.map((m) => m.accuracy).filter((a): a is number => a !== undefined)
+    if (accuracies.length > 0) {
+      lastAccuracy = { accuracy: accuracies.reduce((a, b) => a + b, 0) / accuracies.length, min: Math.min(...accuracies) }
+    }
+    return {
+      round,
+      ...(accuracies.length > 0 && lastAccuracy !== undefined ? { accuracy: lastAccuracy.accuracy, minAccuracy: lastAccuracy.min } : {}),
+      consensusDistance: consensusDistance([...entry.params.values()]),
+      trainLoss: h.reduce((a, m) => a + m.trainLoss, 0) / Math.max(1, h.length),
+      roundMs: median(h.map((m) => m.roundMs)),
+      computeMs: median(h.map((m) => m.computeMs)),
+      communicateMs: median(h.map((m) => m.communicateMs)),
+      aggregateMs: median(h.map((m) => m.aggregateMs)),
+      degraded: h.filter((m) => m.mix === 'degraded').length,
+      skipped: h.filter((m) => m.mix === 'skipped').length,
+      rejected: h.reduce((a, m) => a + Object.values(m.rejected).reduce((s, c) => s + (c ?? 0), 0), 0),
+      rssPerPeer: median(entry.rss)
+    }
+  }
+
+  status(`starting ${plan.nodes.length} peers in ${workerCount} worker process${workerCount === 1 ? '' : 'es'}`)
+  for (const group of groups) {
+    const child = fork(WORKER, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    children.push(child)
+    exited.push(new Promise((resolve) => child.once('exit', (code) => resolve(code))))
+    child.on('message', (raw) => {
+      const message = raw as FromWorker
+      switch (message.type) {
+        case 'listening':
+          addresses.push(...message.peers)
+          Object.assign(resumeRounds, message.resumeRounds)
+          if (++listeningCount === children.length) listening()
+          break
+        case 'round':
+          onRoundMessage(message.metrics, message.params, message.rss, message.peersInProcess)
+          break
+        case 'done':
+          finals.push(...message.peers)
+          break
+        case 'error':
+          failure ??= new Error(message.node === undefined ? message.message : `peer ${message.node}: ${message.message}`)
+          failed(failure)
+          break
+      }
+    })
+    child.once('exit', (code, signal) => {
+      if (code !== 0 && !interrupted && failure === undefined) {
+        failure = new Error(`a worker process exited with ${signal ?? `code ${String(code)}`}`)
+        failed(failure)
+      }
+    })
+    send(child, { type: 'init', plan, nodes: group, runDir, listenHost: options.listenHost ?? '127.0.0.1' })
+  }
+
+  const onAbort = (): void => {
+    interrupted = true
+    status('stopping: peers finish their round and write checkpoints')
+    stopAll()
+  }
+  options.signal?.addEventListener('abort', onAbort, { once: true })
+  try {
+    await Promise.race([allListening, anyFailure])
+    // Peers resume together from the earliest checkpoint, so no one waits for a round its
+    // neighbours have already left behind.
+    const resumed = Object.values(resumeRounds)
+    const startRound = resumed.length === plan.nodes.length ? Math.min(...resumed) : 0
+    if (startRound > 0) status(`resuming from round ${startRound}`)
+    log('all %d peers listening; starting at round %d', addresses.length, startRound)
+    for (const child of children) send(child, { type: 'start', book: addresses, startRound })
+    await Promise.race([Promise.all(exited), anyFailure])
+    return finish(startRound)
+  } catch (error) {
+    stopAll()
+    await Promise.race([Promise.all(exited), new Promise((resolve) => setTimeout(resolve, 10_000))])
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL')
+    writeSummary(0, (error as Error).message)
+    throw error
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort)
+  }
+
+  function finish (startRound: number): SwarmResult {
+    const result: SwarmResult = {
+      swarm: plan.swarm,
+      runDir,
+      rounds,
+      final: [...rounds].reverse().find((r) => r.accuracy !== undefined),
+      peers: finals.sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true })),
+      interrupted,
+      startRound,
+      wallMs: Date.now() - started
+    }
+    writeSummary(startRound)
+    return result
+  }
+
+  function writeSummary (startRound: number, error?: string): void {
+    const final = [...rounds].reverse().find((r) => r.accuracy !== undefined)
+    const summary = {
+      swarm: plan.swarm,
+      topology: plan.options.topology.name,
+      rule: plan.options.rule,
+      attack: plan.options.attack,
+      byzantine: plan.byzantine,
+      overrun: plan.overrun,
+      startRound,
+      roundsCompleted: rounds.length,
+      interrupted,
+      ...(error === undefined ? {} : { error }),
+      final,
+      medianRoundMs: median(rounds.map((r) => r.roundMs)),
+      medianRssPerPeer: median(rounds.map((r) => r.rssPerPeer)),
+      peers: finals,
+      wallMs: Date.now() - started
+    }
+    writeFileSync(join(runDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n')
+  }
+}
