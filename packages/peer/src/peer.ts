@@ -53,7 +53,10 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
   const privateKey = await loadOrCreateIdentity(stateDir)
   const libp2p = await createMurmurNode({ privateKey, listen: options.listen })
   const behaviour = node.byzantine ? parseBehaviour(plan.options.attack) : undefined
-  const data = await loadNodeData(plan.options.task, node.index, plan.nodes.length)
+  const loaded = await loadNodeData(plan.options.task, node.index, plan.nodes.length)
+  const data = plan.options.initialization === 'independent'
+    ? { ...loaded, model: { ...loaded.model, seed: (loaded.model.seed ?? 0) + 1 + node.index } }
+    : loaded
   const seed = plan.options.task.seed ?? 0
   const learner = createLearner({
     data,

@@ -40,6 +40,11 @@ export interface SwarmOptions {
   dtype?: Dtype
   /** Swarm id carried in every frame (default: derived from the topology name). */
   swarm?: string
+  /**
+   * 'shared' (default): every node starts from the same initial model. 'independent': each node
+   * draws its own, so consensus starts far apart (to watch gossip close the gap).
+   */
+  initialization?: 'shared' | 'independent'
 }
 
 /** One node's part of the plan. */
@@ -97,6 +102,9 @@ export function planSwarm (options: SwarmOptions): SwarmPlan {
   finiteIn('delta', delta, 0, 1)
   const muSeed = options.muSeed ?? 0
   positiveInt('muSeed', muSeed, 0)
+  if (options.initialization !== undefined && options.initialization !== 'shared' && options.initialization !== 'independent') {
+    throw new SwarmConfigError(`initialization: expected shared or independent, got ${String(options.initialization)}`)
+  }
   try {
     validateTaskConfig(options.task)
   } catch (error) {
@@ -179,6 +187,7 @@ export function planSwarm (options: SwarmOptions): SwarmPlan {
       roundTimeoutMs: options.roundTimeoutMs,
       evalEvery: options.evalEvery,
       dtype: options.dtype ?? 'f32',
+      initialization: options.initialization ?? 'shared',
       swarm: options.swarm ?? `murmur-${topology.name}`
     },
     nodes,

@@ -68,6 +68,7 @@ export const launchCommand = defineCommand({
     'eval-every': { type: 'integer', default: 5, description: 'evaluate test accuracy every k rounds' },
     'test-size': { type: 'integer', default: 1000, description: 'test samples each peer evaluates on' },
     dtype: { type: 'string', default: 'f32', choices: ['f32', 'f16'], description: 'number format of models on the wire' },
+    init: { type: 'string', default: 'shared', choices: ['shared', 'independent'], description: 'initial models: the same on every peer, or one per peer' },
     seed: { type: 'integer', default: 0, description: 'seed of the data split, model initialisation and batches' },
     workers: { type: 'integer', description: 'worker processes (default: one per core)' },
     'run-dir': { type: 'string', placeholder: 'dir', description: 'where results go (default runs/<topology>-<time>); an existing run resumes' },
@@ -129,7 +130,8 @@ export const launchCommand = defineCommand({
       muSeed: options['mu-seed'],
       roundTimeoutMs: options['round-timeout'],
       evalEvery: options['eval-every'],
-      dtype: options.dtype as 'f32' | 'f16'
+      dtype: options.dtype as 'f32' | 'f16',
+      initialization: options.init as 'shared' | 'independent'
     }
     let plan
     try {
