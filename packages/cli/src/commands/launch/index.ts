@@ -46,7 +46,7 @@ export const launchCommand = defineCommand({
     'distance and round time; the run directory gets per-peer metrics (JSONL), checkpoints and a ' +
     'summary. Ctrl-C stops after the current round with everything written; launching again with ' +
     'the same --run-dir resumes from the checkpoints.',
-  positionals: [{ name: 'topology', description: 'topology file (see `murmur topology`)', required: true }],
+  positionals: [{ name: 'topology', description: 'topology file (see `murmur topology`); required unless listing' }],
   options: {
     dataset: { type: 'string', default: 'mnist', choices: ['mnist', 'fashion-mnist', 'synthetic-mean'], description: 'training data' },
     partition: { type: 'string', default: 'iid', placeholder: 'spec', description: 'how data is split: iid, dirichlet:<α>, shards:<k>, quantity:<β>' },
