@@ -123,6 +123,13 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
       })
       try {
         const summary = await engine.run()
+        control.publish({
+          type: 'summary',
+          node: node.id,
+          round: summary.lastRound,
+          ...(summary.accuracy === undefined ? {} : { accuracy: summary.accuracy }),
+          ...(summary.testLoss === undefined ? {} : { loss: summary.testLoss })
+        })
         return {
           id: node.id,
           byzantine: node.byzantine,

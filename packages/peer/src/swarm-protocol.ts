@@ -26,7 +26,7 @@ export interface PeerFinal {
 }
 
 export type FromWorker =
-  | { type: 'listening', peers: PeerAddress[], resumeRounds: Record<string, number> }
+  | { type: 'listening', peers: PeerAddress[], resumeRounds: Record<string, number>, backend: string }
   | { type: 'round', metrics: RoundMetrics, params?: Float32Array, rss: number, peersInProcess: number }
   | { type: 'done', peers: PeerFinal[] }
   | { type: 'error', message: string, node?: string }

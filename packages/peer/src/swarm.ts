@@ -125,6 +125,7 @@ export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult>
   let listening!: () => void
   const allListening = new Promise<void>((resolve) => { listening = resolve })
   let listeningCount = 0
+  const backends = new Set<string>()
   let failed!: (error: Error) => void
   const anyFailure = new Promise<never>((_resolve, reject) => { failed = reject })
   anyFailure.catch(() => {})
@@ -181,6 +182,7 @@ export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult>
         case 'listening':
           addresses.push(...message.peers)
           Object.assign(resumeRounds, message.resumeRounds)
+          backends.add(message.backend)
           if (++listeningCount === children.length) listening()
           break
         case 'round':
@@ -216,6 +218,7 @@ export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult>
     // neighbours have already left behind.
     const resumed = Object.values(resumeRounds)
     const startRound = resumed.length === plan.nodes.length ? Math.min(...resumed) : 0
+    status(`all ${addresses.length} peers listening; tfjs backend ${[...backends].join(', ')}`)
     if (startRound > 0) status(`resuming from round ${startRound}`)
     log('all %d peers listening; starting at round %d', addresses.length, startRound)
     for (const child of children) send(child, { type: 'start', book: addresses, startRound })

@@ -27,7 +27,7 @@ process.on('SIGINT', () => {})
 process.on('disconnect', () => { controller.abort() })
 
 async function init (message: Extract<ToWorker, { type: 'init' }>): Promise<void> {
-  await initBackend()
+  const backend = await initBackend()
   const resumeRounds: Record<string, number> = {}
   for (const node of message.nodes) {
     const peer = await createPeer({
@@ -39,7 +39,7 @@ async function init (message: Extract<ToWorker, { type: 'init' }>): Promise<void
     peers.push(peer)
     resumeRounds[node.id] = peer.resumeRound()
   }
-  report({ type: 'listening', peers: peers.map((p) => p.address()), resumeRounds })
+  report({ type: 'listening', peers: peers.map((p) => p.address()), resumeRounds, backend })
 }
 
 async function start (message: Extract<ToWorker, { type: 'start' }>): Promise<void> {

@@ -70,6 +70,7 @@ export const launchCommand = defineCommand({
     dtype: { type: 'string', default: 'f32', choices: ['f32', 'f16'], description: 'number format of models on the wire' },
     init: { type: 'string', default: 'shared', choices: ['shared', 'independent'], description: 'initial models: the same on every peer, or one per peer' },
     seed: { type: 'integer', default: 0, description: 'seed of the data split, model initialisation and batches' },
+    backend: { type: 'string', choices: ['tensorflow', 'wasm', 'cpu'], description: 'force a tfjs backend (default: tensorflow if installed, else wasm; also MURMUR_BACKEND)' },
     workers: { type: 'integer', description: 'worker processes (default: one per core)' },
     'run-dir': { type: 'string', placeholder: 'dir', description: 'where results go (default runs/<topology>-<time>); an existing run resumes' },
     json: { type: 'boolean', description: 'print the final summary as JSON' },
@@ -148,6 +149,8 @@ export const launchCommand = defineCommand({
     if (plan.overrun.length > 0) io.stderr(`murmur: warning: honest ${plan.overrun.join(', ')} ha${plan.overrun.length === 1 ? 's' : 've'} more Byzantine neighbours than their f\n`)
     io.stderr(`murmur: run directory ${runDir}\n`)
 
+    // Worker processes inherit the environment, where @murmur/learn reads the forced backend.
+    if (options.backend !== undefined) process.env.MURMUR_BACKEND = options.backend
     const controller = new AbortController()
     const onSigint = (): void => {
       if (controller.signal.aborted) process.exit(130) // a second Ctrl-C: the user means it
