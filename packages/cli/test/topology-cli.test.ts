@@ -26,7 +26,8 @@ describe('murmur help and usage errors', () => {
     const help = murmur(['--help'])
     assert.equal(help.code, 0)
     assert.match(help.stdout, /^Usage: murmur <command> \[options\]/)
-    assert.match(help.stdout, /Commands:\n\s+topology\s+generate and inspect topology files/)
+    assert.match(help.stdout, /Commands:\n\s+launch\s+start every node of a topology as a real peer/)
+    assert.match(help.stdout, /\n\s+topology\s+generate and inspect topology files/)
   })
 
   test('subcommand --help shows usage, options with defaults, and examples', () => {

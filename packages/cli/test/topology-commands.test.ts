@@ -31,7 +31,7 @@ describe('murmur command table', () => {
     assert.match(generate.stdout, /-o, --output <file>/)
     const none = await murmur()
     assert.equal(none.code, 2)
-    assert.match(none.stderr, /^murmur: missing command for "murmur" \(expected topology\)/)
+    assert.match(none.stderr, /^murmur: missing command for "murmur" \(expected launch, topology\)/)
   })
 })
 
