@@ -8,6 +8,7 @@ import { pipe } from 'it-pipe'
 import { fromString, toString } from 'uint8arrays'
 import { decodeFrame, encodeFrame, maxFrameBytes } from './frame.ts'
 import { logger } from './log.ts'
+import { waitForRound, type RoundWaiter } from './wait.ts'
 import type { MurmurNode } from './node.ts'
 import type { CollusionChannel } from './types.ts'
 
@@ -49,7 +50,7 @@ export function createCollusionChannel (node: MurmurNode, options: CollusionOpti
   const maxBytes = maxFrameBytes(options.dimension)
   /** round → reporter → honest sender → model */
   const reports = new Map<number, Map<string, Map<string, Float32Array>>>()
-  const waiters = new Set<{ round: number, wake: () => void }>()
+  const waiters = new Set<RoundWaiter>()
   let refused = 0
 
   const record = (round: number, reporter: string, models: ReadonlyMap<string, Float32Array>): void => {
@@ -120,20 +121,7 @@ export function createCollusionChannel (node: MurmurNode, options: CollusionOpti
     async gather (round, deadline, signal) {
       const complete = (): boolean => (reports.get(round)?.size ?? 0) >= options.colluders.size
       if (!complete() && signal?.aborted !== true) {
-        await new Promise<void>((resolve) => {
-          const waiter = {
-            round,
-            wake: () => {
-              clearTimeout(timer)
-              signal?.removeEventListener('abort', waiter.wake)
-              waiters.delete(waiter)
-              resolve()
-            }
-          }
-          const timer = setTimeout(waiter.wake, Math.max(0, deadline - Date.now()))
-          signal?.addEventListener('abort', waiter.wake, { once: true })
-          waiters.add(waiter)
-        })
+        await waitForRound(waiters, round, deadline, signal)
       }
       const pooled = new Map<string, Float32Array>()
       for (const models of reports.get(round)?.values() ?? []) {

@@ -5,6 +5,7 @@
 
 import { encodeFrame, type Dtype, type FrameRejection } from './frame.ts'
 import { Inbox } from './inbox.ts'
+import { waitForRound, type RoundWaiter } from './wait.ts'
 import type { CollusionChannel, ModelTransport } from './types.ts'
 
 export interface MemoryHubOptions {
@@ -50,7 +51,7 @@ interface CollusionBoard {
   members: readonly string[]
   /** round → reporting colluder → the honest models it received. */
   reports: Map<number, Map<string, Map<string, Float32Array>>>
-  waiters: Set<{ round: number, wake: () => void }>
+  waiters: Set<RoundWaiter>
 }
 
 /**
@@ -146,20 +147,7 @@ export function createMemoryHub (options: MemoryHubOptions): MemoryHub {
       },
       gather: async (round, deadline, signal) => {
         if (!complete(round) && signal?.aborted !== true) {
-          await new Promise<void>((resolve) => {
-            const waiter = {
-              round,
-              wake: () => {
-                clearTimeout(timer)
-                signal?.removeEventListener('abort', waiter.wake)
-                b.waiters.delete(waiter)
-                resolve()
-              }
-            }
-            const timer = setTimeout(waiter.wake, Math.max(0, deadline - Date.now()))
-            signal?.addEventListener('abort', waiter.wake, { once: true })
-            b.waiters.add(waiter)
-          })
+          await waitForRound(b.waiters, round, deadline, signal)
         }
         const pooled = new Map<string, Float32Array>()
         for (const member of b.members) {

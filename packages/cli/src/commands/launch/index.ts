@@ -2,9 +2,9 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { launchSwarm, listBehaviours, planSwarm, SwarmConfigError, type RoundSummary, type SwarmOptions, type TaskConfig } from '@murmur/peer'
 import { listRules } from '@murmur/robust'
-import { readTopology } from '@murmur/topology'
 import { defineCommand, UsageError } from '../../command.ts'
 import { createProgressBar } from '../../progress.ts'
+import { readTopologyFile } from '../../topology-file.ts'
 
 /** `iid`, `dirichlet:0.5`, `shards:2`, `quantity:0.5` → a partition spec. */
 export function parsePartition (text: string): TaskConfig['partition'] {
@@ -99,14 +99,7 @@ export const launchCommand = defineCommand({
       f = Number(options.f)
       if (!Number.isInteger(f) || f < 0) throw new UsageError(`--f: expected a non-negative integer or auto, got "${options.f}"`, path)
     }
-    let topology
-    try {
-      topology = await readTopology(file)
-    } catch (error) {
-      const code = (error as { code?: string }).code
-      if (code === 'ENOENT') throw new Error(`${file}: no such file`)
-      throw new Error(`${file}: ${(error as Error).message.split('\n').join('\n  ')}`)
-    }
+    const topology = await readTopologyFile(file)
     const request: SwarmOptions = {
       topology,
       task: {

@@ -1,5 +1,6 @@
-import { readTopology, type MixingRule } from '@murmur/topology'
+import type { MixingRule } from '@murmur/topology'
 import { defineCommand, UsageError } from '../../command.ts'
+import { readTopologyFile } from '../../topology-file.ts'
 import { formatInspectReport, inspectTopology } from './inspect-report.ts'
 
 export const inspectCommand = defineCommand({
@@ -28,16 +29,7 @@ export const inspectCommand = defineCommand({
     if (options.samples < 1) throw new UsageError(`--samples: expected a positive integer, got ${options.samples}`, path)
     if (!(options.confidence > 0 && options.confidence < 1)) throw new UsageError(`--confidence: expected a number in (0, 1), got ${options.confidence}`, path)
     const file = positionals[0]
-    let topology
-    try {
-      topology = await readTopology(file)
-    } catch (error) {
-      const code = (error as { code?: string }).code
-      if (code === 'ENOENT') throw new Error(`${file}: no such file`)
-      if (code === 'EISDIR') throw new Error(`${file}: is a directory`)
-      // Several validation problems come one per line: indent the ones after the first.
-      throw new Error(`${file}: ${(error as Error).message.split('\n').join('\n  ')}`)
-    }
+    const topology = await readTopologyFile(file)
     const report = inspectTopology(topology, {
       delta: options.delta,
       samples: options.samples,
