@@ -10,16 +10,12 @@ import { launchSwarm, planSwarm, type SwarmOptions } from '@murmur/peer'
 import type { Topology } from '@murmur/topology'
 import { main } from '@murmur/cli'
 
-/** A 3×3 torus: every node has 4 neighbours, so f = 1 fits every robust rule here. */
-function torus3 (): Topology {
-  const id = (r: number, c: number): string => `p${3 * ((r + 3) % 3) + ((c + 3) % 3)}`
+/** Eight peers, each joined to the two nearest on either side (circulant C8(1, 2)): degree 4, so f = 1 fits every robust rule here. */
+function circulant8 (): Topology {
+  const nodes = Array.from({ length: 8 }, (_, i) => ({ id: `p${i}` }))
   const edges: Array<[string, string]> = []
-  for (let r = 0; r < 3; r++) {
-    for (let c = 0; c < 3; c++) {
-      edges.push([id(r, c), id(r, c + 1)], [id(r, c), id(r + 1, c)])
-    }
-  }
-  return { name: 'torus-3x3', nodes: Array.from({ length: 9 }, (_, i) => ({ id: `p${i}` })), edges }
+  for (let i = 0; i < 8; i++) edges.push([`p${i}`, `p${(i + 1) % 8}`], [`p${i}`, `p${(i + 2) % 8}`])
+  return { name: 'circulant-8', nodes, edges }
 }
 
 function ring6 (): Topology {
@@ -29,7 +25,7 @@ function ring6 (): Topology {
 
 function request (overrides: Partial<SwarmOptions>): SwarmOptions {
   return {
-    topology: torus3(),
+    topology: circulant8(),
     task: { dataset: 'mnist', model: 'logistic', samplesPerNode: 400, testSize: 500, seed: 1 },
     rounds: 6,
     localSteps: 5,
