@@ -1,89 +1,214 @@
 // The control plane: small JSON messages on the gossipsub topic /murmur/<swarm>/control/1 —
 // heartbeats with the round, membership (who listens where), end-of-run summaries. Models never
-// travel here. A validator drops anything malformed before gossipsub forwards it.
+// travel here. A topic validator drops anything malformed before gossipsub forwards it, and
+// gossipsub's peer scoring then penalises whoever published it.
 
 import { TopicValidatorResult, type Message, type PeerId } from '@libp2p/interface'
 import { fromString, toString } from 'uint8arrays'
-import { logger } from './log.ts'
+import { logger, type Logger } from './log.ts'
 import type { MurmurNode } from './node.ts'
 
+/** The largest control message accepted, in bytes of JSON. */
 export const MAX_CONTROL_BYTES = 64 * 1024
 
-export type ControlMessage =
-  | { type: 'heartbeat', node: string, round: number, time: number }
-  | { type: 'membership', node: string, peerId: string, addrs: string[] }
-  | { type: 'summary', node: string, round: number, accuracy?: number, loss?: number }
+const MAX_ID_LENGTH = 255
+const MAX_ADDRS = 32
+const MAX_ADDR_LENGTH = 512
+const MAX_REJECTION_KINDS = 32
+
+/** "I am at this round": sent every round (or on a timer) by every peer. */
+export interface HeartbeatMessage { type: 'heartbeat', node: string, round: number, time: number }
+/** "Node `node` is PeerId `peerId`, listening on `addrs`": only the peer itself may say so. */
+export interface MembershipMessage { type: 'membership', node: string, peerId: string, addrs: string[] }
+/** A peer's metrics after a round or at the end of a run. */
+export interface SummaryMessage {
+  type: 'summary'
+  node: string
+  round: number
+  accuracy?: number
+  loss?: number
+  /** Model frames the peer refused so far, by reason. */
+  rejected?: Record<string, number>
+}
+
+export type ControlMessage = HeartbeatMessage | MembershipMessage | SummaryMessage
+export type ControlMessageType = ControlMessage['type']
 
 /** The control topic of a swarm. */
 export function controlTopic (swarm: string): string {
   return `/murmur/${swarm}/control/1`
 }
 
-const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 255
-const isRound = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0
-const isOptionalFinite = (v: unknown): boolean => v === undefined || (typeof v === 'number' && Number.isFinite(v))
+/** A control message that failed validation; the message says which field and why. */
+export class ControlMessageError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'ControlMessageError'
+  }
+}
 
-/** Parses and checks one control message; throws on anything else. */
+const ALLOWED_KEYS: Record<ControlMessageType, ReadonlySet<string>> = {
+  heartbeat: new Set(['type', 'node', 'round', 'time']),
+  membership: new Set(['type', 'node', 'peerId', 'addrs']),
+  summary: new Set(['type', 'node', 'round', 'accuracy', 'loss', 'rejected'])
+}
+
+const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_ID_LENGTH
+const isRound = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff
+const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v)
+const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0
+
+function fail (type: string, why: string): never {
+  throw new ControlMessageError(`${type} message: ${why}`)
+}
+
+function checkRejected (value: unknown): Record<string, number> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('summary', 'rejected must be an object of counts')
+  const entries = Object.entries(value)
+  if (entries.length > MAX_REJECTION_KINDS) fail('summary', `rejected has more than ${MAX_REJECTION_KINDS} reasons`)
+  for (const [reason, count] of entries) {
+    if (!isId(reason) || !isCount(count)) fail('summary', `rejected.${reason} must be an integer count ≥ 0`)
+  }
+  return Object.fromEntries(entries) as Record<string, number>
+}
+
+/**
+ * Parses and strictly checks one control message: JSON of at most MAX_CONTROL_BYTES, a known
+ * `type`, exactly that type's fields with their types. With `from` (the signed publisher), a
+ * membership message must announce that very PeerId. Throws a ControlMessageError otherwise.
+ */
 export function parseControlMessage (bytes: Uint8Array, from?: PeerId): ControlMessage {
-  if (bytes.length > MAX_CONTROL_BYTES) throw new Error(`control message of ${bytes.length} bytes exceeds ${MAX_CONTROL_BYTES}`)
-  const value = JSON.parse(toString(bytes)) as Record<string, unknown>
-  if (typeof value !== 'object' || value === null || !isId(value.node)) throw new Error('control message without a node id')
-  switch (value.type) {
+  if (bytes.length > MAX_CONTROL_BYTES) throw new ControlMessageError(`control message of ${bytes.length} bytes exceeds ${MAX_CONTROL_BYTES}`)
+  let value: unknown
+  try {
+    value = JSON.parse(toString(bytes))
+  } catch {
+    throw new ControlMessageError('control message is not JSON')
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ControlMessageError('control message is not a JSON object')
+  const fields = value as Record<string, unknown>
+  const type = fields.type
+  if (type !== 'heartbeat' && type !== 'membership' && type !== 'summary') {
+    throw new ControlMessageError(`unknown control message type ${JSON.stringify(type)}`)
+  }
+  for (const key of Object.keys(fields)) if (!ALLOWED_KEYS[type].has(key)) fail(type, `unexpected field "${key}"`)
+  if (!isId(fields.node)) fail(type, `node must be a string of 1–${MAX_ID_LENGTH} characters`)
+  switch (type) {
     case 'heartbeat':
-      if (!isRound(value.round) || typeof value.time !== 'number' || !Number.isFinite(value.time)) throw new Error('bad heartbeat')
-      return { type: 'heartbeat', node: value.node, round: value.round, time: value.time }
-    case 'membership':
-      if (!isId(value.peerId) || !Array.isArray(value.addrs) || value.addrs.length > 32 || !value.addrs.every((a) => typeof a === 'string' && a.length < 512)) {
-        throw new Error('bad membership message')
+      if (!isRound(fields.round)) fail(type, 'round must be an integer ≥ 0')
+      if (!isFiniteNumber(fields.time)) fail(type, 'time must be a finite number')
+      return { type, node: fields.node, round: fields.round, time: fields.time }
+    case 'membership': {
+      if (!isId(fields.peerId)) fail(type, 'peerId must be a string')
+      const addrs = fields.addrs
+      if (!Array.isArray(addrs) || addrs.length > MAX_ADDRS || !addrs.every((a) => typeof a === 'string' && a.length > 0 && a.length <= MAX_ADDR_LENGTH)) {
+        fail(type, `addrs must be an array of at most ${MAX_ADDRS} multiaddr strings`)
       }
-      // A peer may only announce itself.
-      if (from !== undefined && value.peerId !== from.toString()) throw new Error(`membership for ${value.peerId} published by ${from.toString()}`)
-      return { type: 'membership', node: value.node, peerId: value.peerId, addrs: value.addrs as string[] }
-    case 'summary':
-      if (!isRound(value.round) || !isOptionalFinite(value.accuracy) || !isOptionalFinite(value.loss)) throw new Error('bad summary')
+      if (from !== undefined && fields.peerId !== from.toString()) fail(type, `announces ${fields.peerId} but was published by ${from.toString()}`)
+      return { type, node: fields.node, peerId: fields.peerId, addrs: addrs as string[] }
+    }
+    case 'summary': {
+      if (!isRound(fields.round)) fail(type, 'round must be an integer ≥ 0')
+      if (fields.accuracy !== undefined && !isFiniteNumber(fields.accuracy)) fail(type, 'accuracy must be a finite number')
+      if (fields.loss !== undefined && !isFiniteNumber(fields.loss)) fail(type, 'loss must be a finite number')
       return {
-        type: 'summary',
-        node: value.node,
-        round: value.round,
-        ...(value.accuracy === undefined ? {} : { accuracy: value.accuracy as number }),
-        ...(value.loss === undefined ? {} : { loss: value.loss as number })
+        type,
+        node: fields.node,
+        round: fields.round,
+        ...(fields.accuracy === undefined ? {} : { accuracy: fields.accuracy }),
+        ...(fields.loss === undefined ? {} : { loss: fields.loss }),
+        ...(fields.rejected === undefined ? {} : { rejected: checkRejected(fields.rejected) })
       }
-    default:
-      throw new Error(`unknown control message type ${JSON.stringify(value.type)}`)
+    }
   }
 }
 
 export interface ControlPlaneOptions {
   swarm: string
+  /** This node's id. */
   self: string
+  /**
+   * Known node id → PeerId bindings (e.g. from the address book). A message about a bound node
+   * from any other publisher is rejected. Unbound nodes are bound by their first accepted
+   * membership message.
+   */
+  peers?: ReadonlyMap<string, PeerId | string>
+  /** Defaults to `murmur:control:<self>`. */
+  log?: Logger
 }
 
-export interface Member { round: number, lastSeen: number }
+/** What the control plane last heard from a peer. */
+export interface Member {
+  /** Round of its last heartbeat. */
+  round: number
+  /** The time its last heartbeat carried (the sender's clock, ms since the epoch). */
+  time: number
+  /** When that heartbeat arrived here (this node's clock). */
+  lastSeen: number
+}
+
+export type ControlHandler<T extends ControlMessageType> = (message: Extract<ControlMessage, { type: T }>, from: PeerId | undefined) => void
 
 export interface ControlPlane {
   readonly topic: string
+  /** Installs the validator and subscribes. */
   start: () => Promise<void>
+  /** Unsubscribes, removes the validator and stops the heartbeat timer. */
   stop: () => Promise<void>
-  /** Publishes a message; with nobody subscribed yet it is dropped (and logged), never thrown. */
+  /**
+   * Publishes a message. An invalid message, or one nobody can receive yet, is logged and
+   * dropped: publishing never throws.
+   */
   publish: (message: ControlMessage) => void
-  on: <T extends ControlMessage['type']>(type: T, handler: (message: Extract<ControlMessage, { type: T }>) => void) => void
-  /** Peers heard from, by node id. */
+  /** Calls `handler` for every accepted message of `type` from another peer; returns an unsubscribe. */
+  on: <T extends ControlMessageType>(type: T, handler: ControlHandler<T>) => () => void
+  /** Peers heard from by heartbeat, by node id. */
   members: () => ReadonlyMap<string, Member>
   /** Messages the validator refused. */
   rejected: () => number
+  /** Adds node id → PeerId bindings (see ControlPlaneOptions.peers). */
+  setPeers: (peers: ReadonlyMap<string, PeerId | string>) => void
+  /**
+   * Publishes a heartbeat with `round()` now and every `intervalMs`; returns a function that
+   * stops it. One heartbeat timer per plane: starting another replaces the first.
+   */
+  startHeartbeat: (intervalMs: number, round: () => number) => () => void
 }
 
+/** The control plane of one node over its gossipsub service. */
 export function createControlPlane (node: MurmurNode, options: ControlPlaneOptions): ControlPlane {
-  const log = logger(`control:${options.self}`)
+  const log = options.log ?? logger(`control:${options.self}`)
   const topic = controlTopic(options.swarm)
   const pubsub = node.services.pubsub
-  const handlers = new Map<string, Array<(message: ControlMessage) => void>>()
+  const handlers = new Map<ControlMessageType, Set<(message: ControlMessage, from: PeerId | undefined) => void>>()
   const members = new Map<string, Member>()
+  /** node id → PeerId string: who may speak for that node. */
+  const peerOf = new Map<string, string>([[options.self, node.peerId.toString()]])
   let rejected = 0
+  let heartbeat: ReturnType<typeof setInterval> | undefined
 
-  const validate = (_peer: PeerId, message: Message): TopicValidatorResult => {
+  const setPeers = (peers: ReadonlyMap<string, PeerId | string>): void => {
+    for (const [id, peer] of peers) peerOf.set(id, peer.toString())
+  }
+  if (options.peers !== undefined) setPeers(options.peers)
+
+  /** Parses a received message and checks its publisher may speak for its node. */
+  const check = (message: Message): ControlMessage => {
+    const from = message.type === 'signed' ? message.from : undefined
+    const parsed = parseControlMessage(message.data, from)
+    if (from !== undefined) {
+      const bound = peerOf.get(parsed.node)
+      if (bound !== undefined && bound !== from.toString()) {
+        throw new ControlMessageError(`${parsed.type} message for node ${parsed.node}, which is ${bound}, published by ${from.toString()}`)
+      }
+    }
+    return parsed
+  }
+
+  const validate = (_propagationSource: PeerId, message: Message): TopicValidatorResult => {
     try {
-      parseControlMessage(message.data, message.type === 'signed' ? message.from : undefined)
+      const parsed = check(message)
+      if (parsed.type === 'membership' && !peerOf.has(parsed.node)) peerOf.set(parsed.node, parsed.peerId)
       return TopicValidatorResult.Accept
     } catch (error) {
       rejected++
@@ -93,15 +218,42 @@ export function createControlPlane (node: MurmurNode, options: ControlPlaneOptio
   }
 
   const onMessage = (event: CustomEvent<Message>): void => {
-    if (event.detail.topic !== topic) return
-    let message: ControlMessage
+    const message = event.detail
+    if (message.topic !== topic) return
+    let parsed: ControlMessage
     try {
-      message = parseControlMessage(event.detail.data)
+      parsed = check(message)
     } catch {
-      return // the validator counted it
+      return // the validator refused and counted it; it is never delivered
     }
-    if (message.type === 'heartbeat') members.set(message.node, { round: message.round, lastSeen: Date.now() })
-    for (const handler of handlers.get(message.type) ?? []) handler(message)
+    if (parsed.type === 'heartbeat') members.set(parsed.node, { round: parsed.round, time: parsed.time, lastSeen: Date.now() })
+    const from = message.type === 'signed' ? message.from : undefined
+    for (const handler of handlers.get(parsed.type) ?? []) {
+      try {
+        handler(parsed, from)
+      } catch (error) {
+        log.error('a %s handler failed: %s', parsed.type, (error as Error).message)
+      }
+    }
+  }
+
+  const publish = (message: ControlMessage): void => {
+    let bytes: Uint8Array
+    try {
+      bytes = fromString(JSON.stringify(message))
+      parseControlMessage(bytes, node.peerId)
+    } catch (error) {
+      log.error('not publishing an invalid %s message: %s', message.type, (error as Error).message)
+      return
+    }
+    pubsub.publish(topic, bytes).catch((error: Error) => {
+      log('%s message not published: %s', message.type, error.message)
+    })
+  }
+
+  const stopHeartbeat = (): void => {
+    if (heartbeat !== undefined) clearInterval(heartbeat)
+    heartbeat = undefined
   }
 
   return {
@@ -112,21 +264,41 @@ export function createControlPlane (node: MurmurNode, options: ControlPlaneOptio
       pubsub.subscribe(topic)
     },
     async stop () {
+      stopHeartbeat()
       pubsub.unsubscribe(topic)
       pubsub.removeEventListener('message', onMessage)
       pubsub.topicValidators.delete(topic)
     },
-    publish (message) {
-      pubsub.publish(topic, fromString(JSON.stringify(message))).catch((error: Error) => {
-        log('control message not published: %s', error.message)
-      })
-    },
+    publish,
     on (type, handler) {
-      const list = handlers.get(type) ?? []
-      list.push(handler as (message: ControlMessage) => void)
-      handlers.set(type, list)
+      let set = handlers.get(type)
+      if (set === undefined) { set = new Set(); handlers.set(type, set) }
+      const entry = handler as (message: ControlMessage, from: PeerId | undefined) => void
+      set.add(entry)
+      return () => { set.delete(entry) }
     },
     members: () => members,
-    rejected: () => rejected
+    rejected: () => rejected,
+    setPeers,
+    startHeartbeat (intervalMs, round) {
+      if (!(intervalMs > 0 && Number.isFinite(intervalMs))) throw new RangeError(`heartbeat interval must be a positive number of ms, got ${intervalMs}`)
+      stopHeartbeat()
+      const beat = (): void => {
+        let current: number
+        try {
+          current = round()
+        } catch (error) {
+          log.error('no heartbeat: the round is unknown (%s)', (error as Error).message)
+          return
+        }
+        publish({ type: 'heartbeat', node: options.self, round: current, time: Date.now() })
+      }
+      beat()
+      const timer = setInterval(beat, intervalMs)
+      // A heartbeat alone never keeps the process alive.
+      timer.unref()
+      heartbeat = timer
+      return () => { if (heartbeat === timer) stopHeartbeat() }
+    }
   }
 }

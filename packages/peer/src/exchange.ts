@@ -2,23 +2,31 @@
 // stream, straight to a graph neighbour. The receiver never buffers more than one model's worth of
 // bytes per stream, and checks everything before a model reaches the inbox.
 
-import type { PeerId, Stream, Connection } from '@libp2p/interface'
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { pipe } from 'it-pipe'
 import * as lp from 'it-length-prefixed'
-import { encodeFrame, maxFrameBytes, type Dtype } from './frame.ts'
+import { pipe } from 'it-pipe'
+import { encodeFrame, maxFrameBytes, type Dtype, type FrameRejection } from './frame.ts'
 import { Inbox } from './inbox.ts'
-import { logger } from './log.ts'
+import { logger, type Logger } from './log.ts'
 import type { MurmurNode } from './node.ts'
 import type { ModelTransport } from './types.ts'
 
 export const MODEL_PROTOCOL = '/murmur/model/1.0.0'
+
+/**
+ * Streams of the model protocol one connection may hold at once, each way. One frame per stream
+ * and a few rounds in flight need far fewer; libp2p's default (32) could still be reached by an
+ * equivocating peer re-sending, and a refused stream would be a lost model.
+ */
+export const MODEL_STREAM_LIMIT = 256
 
 export interface AddressBookEntry {
   peerId: PeerId
   multiaddrs: Multiaddr[]
 }
 
+/** node id → who that node is on the network and where it listens. */
 export type AddressBook = ReadonlyMap<string, AddressBookEntry>
 
 export interface ExchangeOptions {
@@ -32,93 +40,172 @@ export interface ExchangeOptions {
   roundsAhead?: number
   /** A send that has not finished by then fails (default 10 s). */
   sendTimeoutMs?: number
-  /** A sender that has not delivered its frame by then is cut off (default 30 s). */
+  /** A sender that has not delivered its whole frame by then is cut off (default 30 s). */
   readTimeoutMs?: number
+  /** The address book, if known at creation (see setAddressBook). */
+  addressBook?: AddressBook
+  /** Defaults to `murmur:exchange:<self>`. */
+  log?: Logger
 }
 
 export interface ModelExchange extends ModelTransport {
+  /** Registers the protocol handler: frames are received from now on. */
   start: () => Promise<void>
+  /** Unregisters the handler. */
   stop: () => Promise<void>
-  /** Who is who: node id → PeerId and addresses. Frames from peers not listed are refused. */
+  /**
+   * Who is who: node id → PeerId and addresses (added to the peer store). Frames arriving over
+   * a connection whose PeerId is not listed, or naming another node than the one listed for it,
+   * are refused as 'unknown-sender'.
+   */
   setAddressBook: (book: AddressBook) => Promise<void>
-  /** Frame bytes written so far. */
+  /** Frame bytes written so far (successful sends only). */
   bytesSent: () => number
+  /** Opens the receive window at `round` (see ModelTransport.startAt). */
+  startAt: (round: number) => void
 }
 
-/** The model exchange of one node. */
+function checkPositiveInteger (name: string, value: number, min: number): void {
+  if (!Number.isInteger(value) || value < min) throw new RangeError(`model exchange: ${name} must be an integer ≥ ${min}, got ${value}`)
+}
+
+/** Tells apart why reading a frame failed: too long, not a length prefix, or a stream cut short. */
+function readFailure (error: Error, timedOut: boolean): FrameRejection {
+  if (timedOut) return 'incomplete'
+  switch (error.name) {
+    case 'InvalidDataLengthError':
+    case 'InvalidDataLengthLengthError':
+      return 'oversized'
+    case 'InvalidMessageLengthError':
+      return 'malformed'
+    default:
+      // End of input mid-frame, a reset or aborted stream, a closed connection.
+      return 'incomplete'
+  }
+}
+
+/**
+ * The model exchange of one node: a ModelTransport over libp2p streams. Everything a remote
+ * peer can send is caught and counted under a FrameRejection reason; nothing it does throws out
+ * of the protocol handler.
+ */
 export function createModelExchange (node: MurmurNode, options: ExchangeOptions): ModelExchange {
-  const log = logger(`exchange:${options.self}`)
-  const inbox = new Inbox({ swarm: options.swarm, dimension: options.dimension, roundsAhead: options.roundsAhead ?? 2 })
-  const maxBytes = maxFrameBytes(options.dimension)
-  const dtype = options.dtype ?? 'f32'
+  checkPositiveInteger('dimension', options.dimension, 1)
+  const roundsAhead = options.roundsAhead ?? 2
+  checkPositiveInteger('roundsAhead', roundsAhead, 0)
   const sendTimeoutMs = options.sendTimeoutMs ?? 10_000
   const readTimeoutMs = options.readTimeoutMs ?? 30_000
+  checkPositiveInteger('sendTimeoutMs', sendTimeoutMs, 1)
+  checkPositiveInteger('readTimeoutMs', readTimeoutMs, 1)
+  const log = options.log ?? logger(`exchange:${options.self}`)
+  const dtype = options.dtype ?? 'f32'
+  const maxBytes = maxFrameBytes(options.dimension)
+  const inbox = new Inbox({
+    swarm: options.swarm,
+    dimension: options.dimension,
+    roundsAhead,
+    onReject: (reason, detail, from) => { log('refused a frame from %s (%s): %s', from ?? 'an unknown peer', reason, detail) }
+  })
   let book: AddressBook = new Map()
   let nodeOfPeer = new Map<string, string>()
   let sent = 0
 
   const receive = async (stream: Stream, connection: Connection): Promise<void> => {
     const from = nodeOfPeer.get(connection.remotePeer.toString())
-    const timer = setTimeout(() => { stream.abort(new Error('read timeout')) }, readTimeoutMs)
+    if (from === undefined) {
+      // Refused before reading: a stranger gets no buffer at all.
+      inbox.count('unknown-sender', `peer ${connection.remotePeer.toString()} is not in the address book`)
+      stream.abort(new Error('unknown peer'))
+      return
+    }
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      stream.abort(new Error(`no whole frame within ${readTimeoutMs} ms`))
+    }, readTimeoutMs)
+    let bytes: Uint8Array | undefined
     try {
-      let bytes: Uint8Array | undefined
       for await (const chunk of lp.decode(stream.source, { maxDataLength: maxBytes })) {
         bytes = chunk.subarray()
         break
       }
-      if (bytes === undefined) {
-        inbox.count('malformed')
-        log('empty stream from %p', connection.remotePeer)
-        return
-      }
-      if (from === undefined) {
-        inbox.count('unknown-sender')
-        log('frame from %p, which is not in the address book', connection.remotePeer)
-        return
-      }
-      inbox.receive(from, bytes)
-      await stream.close()
     } catch (error) {
-      const name = (error as Error).name
-      inbox.count(name === 'InvalidDataLengthError' ? 'oversized' : 'malformed')
-      log('refused a frame from %p: %s', connection.remotePeer, (error as Error).message)
+      inbox.count(readFailure(error as Error, timedOut), (error as Error).message, from)
       stream.abort(error as Error)
+      return
     } finally {
       clearTimeout(timer)
     }
+    if (bytes === undefined) {
+      inbox.count('incomplete', 'stream closed without a frame', from)
+      stream.abort(new Error('no frame'))
+      return
+    }
+    inbox.receive(from, bytes)
+    // One frame per stream: anything after it is not read.
+    stream.close().catch((error: Error) => { stream.abort(error) })
   }
 
   const write = async (to: string, bytes: Uint8Array): Promise<void> => {
     const entry = book.get(to)
-    if (entry === undefined) throw new Error(`no address for neighbour ${to}`)
+    if (entry === undefined) throw new Error(`model exchange: no address for neighbour ${to}`)
     const signal = AbortSignal.timeout(sendTimeoutMs)
     const stream = await node.dialProtocol(entry.peerId, MODEL_PROTOCOL, { signal })
+    // The signal bounds the whole send: a receiver that stops reading cannot hold it forever.
+    const onTimeout = (): void => { stream.abort(new Error(`send to ${to} timed out after ${sendTimeoutMs} ms`)) }
+    signal.addEventListener('abort', onTimeout, { once: true })
     try {
       await pipe([bytes], (source) => lp.encode(source), stream.sink)
       await stream.close({ signal })
     } catch (error) {
       stream.abort(error as Error)
       throw error
+    } finally {
+      signal.removeEventListener('abort', onTimeout)
     }
     sent += bytes.length
   }
 
+  /** Checks and installs a book; throws before changing anything when it is ambiguous. */
+  const install = (entries: AddressBook): void => {
+    const byPeer = new Map<string, string>()
+    for (const [id, entry] of entries) {
+      const peer = entry.peerId.toString()
+      const other = byPeer.get(peer)
+      if (other !== undefined) throw new Error(`address book: nodes ${other} and ${id} share PeerId ${peer}`)
+      byPeer.set(peer, id)
+    }
+    book = entries
+    nodeOfPeer = byPeer
+  }
+
+  /** Lets libp2p dial the book's peers by PeerId. */
+  const remember = async (entries: AddressBook): Promise<void> => {
+    for (const [id, entry] of entries) {
+      if (id !== options.self && entry.multiaddrs.length > 0) await node.peerStore.merge(entry.peerId, { multiaddrs: entry.multiaddrs })
+    }
+  }
+
+  if (options.addressBook !== undefined) install(options.addressBook)
+
   return {
     self: options.self,
     async start () {
+      await remember(book)
       await node.handle(MODEL_PROTOCOL, ({ stream, connection }) => {
-        receive(stream, connection).catch((error: Error) => { log.error('receive failed: %s', error.message) })
-      }, { maxInboundStreams: 256, maxOutboundStreams: 256 })
+        receive(stream, connection).catch((error: Error) => {
+          // Only a bug gets here; the remote's stream is dropped and the node goes on.
+          log.error('model stream from %p failed: %s', connection.remotePeer, error.message)
+          stream.abort(error)
+        })
+      }, { maxInboundStreams: MODEL_STREAM_LIMIT, maxOutboundStreams: MODEL_STREAM_LIMIT })
     },
     async stop () {
       await node.unhandle(MODEL_PROTOCOL)
     },
     async setAddressBook (entries) {
-      book = entries
-      nodeOfPeer = new Map([...entries].map(([id, entry]) => [entry.peerId.toString(), id]))
-      for (const [id, entry] of entries) {
-        if (id !== options.self) await node.peerStore.merge(entry.peerId, { multiaddrs: entry.multiaddrs })
-      }
+      install(entries)
+      await remember(entries)
     },
     send: async (to, round, params) => {
       await write(to, encodeFrame({ swarm: options.swarm, sender: options.self, round, dtype, params }))

@@ -40,10 +40,12 @@ export type FrameRejection =
   | 'dimension'
   | 'checksum'
   | 'non-finite'
-  /** The frame names a sender other than the peer that sent it. */
+  /** The frame names a sender other than the peer that sent it, or that peer is unknown. */
   | 'unknown-sender'
   /** A second frame from one sender for one round. */
   | 'duplicate'
+  /** The stream ended, was reset or stalled past the read timeout before a whole frame arrived. */
+  | 'incomplete'
 
 export class FrameError extends Error {
   readonly reason: FrameRejection

@@ -9,6 +9,8 @@ export interface InboxConfig {
   dimension: number
   /** How many rounds past the one being collected are buffered. */
   roundsAhead: number
+  /** Told of every refusal with why, e.g. to log it. */
+  onReject?: (reason: FrameRejection, detail: string, from: string | undefined) => void
 }
 
 /** Rejection reasons the hub counts beyond the codec's (spoofed sender id, second frame of a round). */
@@ -40,8 +42,10 @@ export class Inbox {
     this.hub = hub
   }
 
-  count (reason: Reason): void {
+  /** Counts a refused frame; `detail` says why and `from` names the sender when known. */
+  count (reason: Reason, detail?: string, from?: string): void {
     this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1)
+    this.hub.onReject?.(reason, detail ?? reason, from)
   }
 
   receive (from: string, bytes: Uint8Array): void {
@@ -51,11 +55,11 @@ export class Inbox {
       frame = decodeFrame(bytes, { swarm: this.hub.swarm, dimension: this.hub.dimension, minRound: this.floor, maxRound })
     } catch (error) {
       if (!(error instanceof FrameError)) throw error
-      this.count(error.reason)
+      this.count(error.reason, error.message, from)
       return
     }
     if (frame.sender !== from) {
-      this.count('unknown-sender')
+      this.count('unknown-sender', `frame claims sender ${frame.sender}`, from)
       return
     }
     let buffer = this.buffers.get(frame.round)
@@ -65,7 +69,7 @@ export class Inbox {
       if (!this.anchored) this.bound()
     }
     if (buffer.has(frame.sender)) {
-      this.count('duplicate')
+      this.count('duplicate', `second frame for round ${frame.round}`, from)
       return
     }
     buffer.set(frame.sender, frame.params)

@@ -84,6 +84,7 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
     async connect (book) {
       const entries = new Map(book.map((p) => [p.id, { peerId: peerIdFromString(p.peerId), multiaddrs: p.addrs.map((a) => multiaddr(a)) }]))
       await exchange.setAddressBook(entries)
+      control.setPeers(new Map([...entries].map(([id, e]) => [id, e.peerId])))
       if (node.byzantine) {
         const colluders = new Map([...entries].filter(([id]) => plan.byzantine.includes(id)).map(([id, e]) => [id, e.peerId]))
         collusion = createCollusionChannel(libp2p, { swarm: plan.swarm, self: node.id, dimension: learner.dimension, colluders })
@@ -128,7 +129,8 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
           node: node.id,
           round: summary.lastRound,
           ...(summary.accuracy === undefined ? {} : { accuracy: summary.accuracy }),
-          ...(summary.testLoss === undefined ? {} : { loss: summary.testLoss })
+          ...(summary.testLoss === undefined ? {} : { loss: summary.testLoss }),
+          rejected: { ...exchange.rejections() }
         })
         return {
           id: node.id,
