@@ -14,6 +14,7 @@ import {
 } from '@murmur/robust'
 import { craftModels, mixSeed, type ByzantineBehaviour } from './byzantine.ts'
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.ts'
+import type { NeighbourView } from './neighbours.ts'
 import type { Dtype, FrameRejection } from './frame.ts'
 import type { CollusionChannel, Learner, ModelTransport, RoundMetrics, ShortfallPolicy, TolerancePolicy } from './types.ts'
 
@@ -59,6 +60,15 @@ export interface RoundEngineOptions {
   neighbours: readonly string[]
   /** The neighbours' degrees, same order: mixing rules get Metropolis–Hastings weights. */
   neighbourDegrees?: readonly number[]
+  /**
+   * Honest nodes of an open swarm: a neighbourhood that changes between rounds (newcomers
+   * added, silent neighbours dropped). Read at the start of every round instead of
+   * `neighbours`, and told after the exchange who delivered.
+   */
+  neighbourSet?: {
+    at: (round: number) => NeighbourView
+    observe: (round: number, delivered: ReadonlyMap<string, unknown>) => void
+  }
   transport: ModelTransport
   learner: Learner
   /** Mixing rule: a spec of @murmur/robust such as `nnm+cwtm`, or a rule object. */
@@ -214,7 +224,8 @@ export class RoundEngine {
     this.rule = typeof options.rule === 'string' ? createRule(options.rule) : options.rule
     this.lossAware = isLossAwareRule(options.rule)
     const supported = maxTolerableF(this.rule, neighbours.length + 1)
-    if (behaviour === undefined && tolerance.f > supported) {
+    // An open neighbourhood changes size; a round short of inputs then follows the shortfall policy.
+    if (behaviour === undefined && options.neighbourSet === undefined && tolerance.f > supported) {
       throw new RangeError(`round engine: rule ${this.rule.name} tolerates f ≤ ${supported} with ${neighbours.length + 1} inputs at ${options.self}, asked for f = ${tolerance.f}`)
     }
     this.colluders = new Set(options.colluders ?? (behaviour === undefined ? [] : [options.self]))
@@ -308,19 +319,21 @@ export class RoundEngine {
     const half = learner.getParams()
     const trained = performance.now()
     const deadline = Date.now() + options.roundTimeoutMs
+    const view = this.neighboursAt(t)
 
     let exchange: Exchange | typeof ABORTED
     if (behaviour?.kind === 'model') exchange = await this.attackExchange(t, half)
     else if (behaviour?.kind === 'raw') exchange = await this.rawExchange(t, half, deadline)
-    else exchange = await this.honestExchange(t, half, deadline)
+    else exchange = await this.honestExchange(t, half, deadline, view.ids)
     if (exchange === ABORTED) return undefined
+    if (behaviour === undefined) options.neighbourSet?.observe(t, exchange.received)
     const communicated = performance.now()
 
     let mix: RoundMetrics['mix'] = 'ok'
     let skipReason: RoundMetrics['skipReason']
     let f = options.tolerance.f
     if (behaviour === undefined || behaviour.kind === 'poison' || behaviour.kind === 'crash') {
-      ({ mix, skipReason, f } = this.mix(t, half, exchange.received))
+      ({ mix, skipReason, f } = this.mix(t, half, exchange.received, view))
     } else {
       // A model or raw attacker's own model does not matter to anyone; keeping it at the mean of
       // what it hears keeps its honest-looking update (the `inverse` attack's) in the swarm's range.
@@ -336,7 +349,7 @@ export class RoundEngine {
       byzantine: behaviour !== undefined,
       trainLoss: loss,
       received: exchange.received.size,
-      neighbours: options.neighbours.length,
+      neighbours: view.ids.length,
       f,
       mix,
       ...(skipReason === undefined ? {} : { skipReason }),
@@ -399,8 +412,15 @@ export class RoundEngine {
     return { bytesSent, sendFailures }
   }
 
-  private async honestExchange (t: number, half: Float32Array, deadline: number): Promise<Exchange | typeof ABORTED> {
-    const { transport, neighbours, signal } = this.options
+  /** The neighbours of round t: the open swarm's current set, or the fixed topology's. */
+  private neighboursAt (t: number): NeighbourView {
+    const { neighbourSet, neighbours, neighbourDegrees, behaviour } = this.options
+    if (neighbourSet !== undefined && behaviour === undefined) return neighbourSet.at(t)
+    return { ids: neighbours, degrees: neighbourDegrees ?? [] }
+  }
+
+  private async honestExchange (t: number, half: Float32Array, deadline: number, neighbours: readonly string[]): Promise<Exchange | typeof ABORTED> {
+    const { transport, signal } = this.options
     const outcome = await unlessAborted(Promise.all([
       this.sendAll(t, neighbours.map((id) => [id, half] as const)),
       transport.collect(t, neighbours, deadline, signal)
@@ -499,15 +519,16 @@ export class RoundEngine {
   }
 
   /** The robust mixing step; the learner keeps its own model when the step cannot be taken. */
-  private mix (t: number, own: Float32Array, received: ReadonlyMap<string, Float32Array>): { mix: RoundMetrics['mix'], skipReason?: RoundMetrics['skipReason'], f: number } {
+  private mix (t: number, own: Float32Array, received: ReadonlyMap<string, Float32Array>, view: NeighbourView): { mix: RoundMetrics['mix'], skipReason?: RoundMetrics['skipReason'], f: number } {
     const { options, rule } = this
     const inputs: Float32Array[] = []
     const degrees: number[] = []
-    options.neighbours.forEach((id, k) => {
+    const weighted = view.degrees.length === view.ids.length && view.ids.length > 0
+    view.ids.forEach((id, k) => {
       const model = received.get(id)
       if (model === undefined) return
       inputs.push(model)
-      if (options.neighbourDegrees !== undefined) degrees.push(options.neighbourDegrees[k])
+      if (weighted) degrees.push(view.degrees[k])
     })
     const n = inputs.length + 1
     let f = options.tolerance.f
@@ -519,7 +540,7 @@ export class RoundEngine {
       mix = 'degraded'
     }
     const mixOptions: RobustMixOptions = { assumeFinite: true, rng: createRng(mixSeed(options.seed ?? 0, t, 0)) }
-    if (options.neighbourDegrees !== undefined) mixOptions.weights = metropolisWeights(options.neighbours.length, degrees)
+    if (weighted) mixOptions.weights = metropolisWeights(view.ids.length, degrees)
     if (options.eta !== undefined) mixOptions.eta = options.eta
     let out: Float32Array
     try {

@@ -59,6 +59,8 @@ export interface ModelExchange extends ModelTransport {
    * are refused as 'unknown-sender'.
    */
   setAddressBook: (book: AddressBook) => Promise<void>
+  /** Adds one node to the address book (a newcomer accepted as a neighbour). */
+  addPeer: (id: string, entry: AddressBookEntry) => Promise<void>
   /** Frame bytes written so far (successful sends only). */
   bytesSent: () => number
   /** Opens the receive window at `round` (see ModelTransport.startAt). */
@@ -206,6 +208,14 @@ export function createModelExchange (node: MurmurNode, options: ExchangeOptions)
     async setAddressBook (entries) {
       install(entries)
       await remember(entries)
+    },
+    async addPeer (id, entry) {
+      const current = book.get(id)
+      if (current !== undefined && current.peerId.equals(entry.peerId)) return
+      const next = new Map(book)
+      next.set(id, entry)
+      install(next)
+      await remember(new Map([[id, entry]]))
     },
     send: async (to, round, params) => {
       await write(to, encodeFrame({ swarm: options.swarm, sender: options.self, round, dtype, params }))

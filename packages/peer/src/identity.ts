@@ -85,3 +85,8 @@ async function writeAtomically (path: string, bytes: Uint8Array): Promise<void> 
     throw error
   }
 }
+
+/** A throwaway Ed25519 key, for a short-lived probe node that must not share a peer's PeerId. */
+export async function ephemeralIdentity (): Promise<PrivateKey> {
+  return asPrivateKey(await generateKeyPair('Ed25519'))
+}

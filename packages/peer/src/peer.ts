@@ -2,6 +2,7 @@
 // plane, its local learner and the round engine, assembled from a swarm plan.
 
 import { peerIdFromString } from '@libp2p/peer-id'
+import { createRng, permutation } from '@murmur/robust'
 import { multiaddr } from '@multiformats/multiaddr'
 import { parseBehaviour } from './byzantine.ts'
 import { loadCheckpoint } from './checkpoint.ts'
@@ -12,12 +13,18 @@ import { createModelExchange } from './exchange.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import { createLearner } from './learner.ts'
 import { logger } from './log.ts'
+import { manifestOf } from './manifest.ts'
 import { createMetricsLog } from './metrics.ts'
-import { createMurmurNode } from './node.ts'
+import { NeighbourSet, type EdgeEvent } from './neighbours.ts'
+import { createMurmurNode, type MurmurNode } from './node.ts'
+import {
+  bookEntry, createOpenSwarmServices, Directory, fetchState, requestNeighbour, type MemberRecord
+} from './open-swarm.ts'
 import type { PeerAddress, PeerFinal } from './swarm-protocol.ts'
 import type { NodePlan, SwarmPlan } from './swarm-plan.ts'
-import { loadNodeData } from './task.ts'
+import { loadNodeData, type NodeData } from './task.ts'
 import type { RoundMetrics } from './types.ts'
+import { appendFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 export interface PeerOptions {
@@ -26,6 +33,14 @@ export interface PeerOptions {
   /** identity.key, checkpoints and metrics.jsonl live here. */
   stateDir: string
   listen: string[]
+  /** Addresses to announce instead of the listen addresses (another host must reach them). */
+  announce?: string[]
+  /** Accept newcomers as neighbours (`launch --open`; a joiner always is). */
+  open?: boolean
+  /** The node's data, when it is not the plan's partition `node.index` (a joiner's own data). */
+  data?: NodeData
+  /** The degree the node keeps up by finding new neighbours (default: its topology degree). */
+  targetDegree?: number
 }
 
 export interface RunOptions {
@@ -44,6 +59,22 @@ export interface MurmurPeer {
   connect: (book: readonly PeerAddress[]) => Promise<void>
   run: (options: RunOptions) => Promise<PeerFinal>
   stop: () => Promise<void>
+  /** Parameters of the model. */
+  readonly dimension: number
+  /** The libp2p node (for the open-swarm calls of a joiner). */
+  readonly libp2p: MurmurNode
+  /** Who this peer knows: the launch's address book, announcements, newcomers. */
+  readonly directory: Directory
+  /**
+   * Asks peers from `candidates` (in order) to become neighbours from round `from`, until
+   * `want` accepted. Returns the accepted ids; a peer that answers `too-late` reports its round
+   * in `behind` so the caller can retry with a later start.
+   */
+  requestNeighbours: (candidates: readonly MemberRecord[], want: number, from: number) => Promise<{ accepted: string[], latestRound: number }>
+  /** Fetches the current models of `sources`, keyed by node id (unreachable ones left out). */
+  fetchModels: (sources: readonly MemberRecord[]) => Promise<Map<string, { round: number, params: Float32Array }>>
+  /** Starts from `params` instead of the task's initial model. */
+  setInitialParams: (params: Float32Array) => void
 }
 
 /** Builds and starts a peer (listening, not yet running rounds). */
@@ -51,9 +82,9 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
   const { plan, node, stateDir } = options
   const log = logger(`peer:${node.id}`)
   const privateKey = await loadOrCreateIdentity(stateDir)
-  const libp2p = await createMurmurNode({ privateKey, listen: options.listen })
+  const libp2p = await createMurmurNode({ privateKey, listen: options.listen, ...(options.announce === undefined ? {} : { announce: options.announce }) })
   const behaviour = node.byzantine ? parseBehaviour(plan.options.attack) : undefined
-  const loaded = await loadNodeData(plan.options.task, node.index, plan.nodes.length)
+  const loaded = options.data ?? await loadNodeData(plan.options.task, node.index, plan.nodes.length)
   const data = plan.options.initialization === 'independent'
     ? { ...loaded, model: { ...loaded.model, seed: (loaded.model.seed ?? 0) + 1 + node.index } }
     : loaded
@@ -75,14 +106,109 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
   const checkpoint = await loadCheckpoint(stateDir)
   let collusion: ReturnType<typeof createCollusionChannel> | undefined
   const graph = new Map(plan.nodes.map((n) => [n.id, n.neighbours]))
+  const open = options.open ?? false
+
+  // The open-swarm side: who is who, the neighbourhood that may change, the four small services.
+  const directory = new Directory()
+  const address = (): PeerAddress => ({ id: node.id, peerId: libp2p.peerId.toString(), addrs: libp2p.getMultiaddrs().map(String) })
+  directory.bind(address())
+  const edgesPath = join(stateDir, 'edges.jsonl')
+  const recordEdge = (event: EdgeEvent): void => {
+    log('%s neighbour %s at round %d%s', event.event, event.neighbour, event.round, event.reason === undefined ? '' : ` (${event.reason})`)
+    try { appendFileSync(edgesPath, JSON.stringify(event) + '\n') } catch {}
+  }
+  let round = checkpoint === undefined ? 0 : checkpoint.round + 1
+  let repairing = false
+  const neighbourSet = node.byzantine
+    ? undefined
+    : new NeighbourSet({
+      self: node.id,
+      initial: node.neighbours.map((id, k) => ({ id, degree: node.neighbourDegrees[k] })),
+      target: options.targetDegree ?? node.degree,
+      onEvent: recordEdge,
+      // Below half its degree, a node looks for new neighbours among the peers it knows.
+      onLow: (have, target) => {
+        if (repairing || !open) return
+        repairing = true
+        const candidates = directory.list().filter((r) => r.id !== node.id && neighbourSet?.has(r.id) !== true && !plan.byzantine.includes(r.id))
+        log('only %d of %d neighbours left: asking %d known peers', have, target, candidates.length)
+        peer.requestNeighbours(shuffle(candidates, round * 7919 + node.index), target - have, round + 2)
+          .catch((error: Error) => { log('finding new neighbours failed: %s', error.message) })
+          .finally(() => { repairing = false })
+      }
+    })
+  const services = createOpenSwarmServices(libp2p, {
+    self: node.id,
+    swarm: plan.swarm,
+    dimension: learner.dimension,
+    dtype: plan.options.dtype,
+    directory,
+    manifest: () => manifestOf(plan, learner.dimension, round, open),
+    round: () => round,
+    params: () => learner.getParams(),
+    ...(neighbourSet === undefined ? {} : { neighbours: neighbourSet }),
+    addPeer: async (id, entry) => { await exchange.addPeer(id, entry) },
+    open
+  })
+  await services.start()
+  control.on('membership', (m) => { directory.bind({ id: m.node, peerId: m.peerId, addrs: m.addrs }) })
+  control.on('heartbeat', (m) => { directory.heard(m.node, m.round) })
   log('listening on %s', libp2p.getMultiaddrs().map(String).join(', '))
 
-  return {
+  const peer: MurmurPeer = {
     id: node.id,
-    address: () => ({ id: node.id, peerId: libp2p.peerId.toString(), addrs: libp2p.getMultiaddrs().map(String) }),
+    dimension: learner.dimension,
+    libp2p,
+    directory,
+    address,
     resumeRound: () => checkpoint === undefined ? 0 : checkpoint.round + 1,
+    async requestNeighbours (candidates, want, from) {
+      const accepted: string[] = []
+      let latestRound = 0
+      const self = address()
+      for (const candidate of candidates) {
+        if (accepted.length >= want) break
+        if (candidate.id === node.id || neighbourSet === undefined) continue
+        try {
+          const entry = bookEntry(candidate)
+          await libp2p.peerStore.merge(entry.peerId, { multiaddrs: entry.multiaddrs })
+          const answer = await requestNeighbour(libp2p, entry.peerId, { node: node.id, addrs: self.addrs, degree: neighbourSet.target, from }, { timeoutMs: 5000 })
+          latestRound = Math.max(latestRound, answer.round)
+          if (!answer.ok) {
+            log('%s declined to be a neighbour: %s (at round %d)', candidate.id, answer.reason, answer.round)
+            continue
+          }
+          directory.bind(candidate)
+          await exchange.addPeer(candidate.id, entry)
+          if (neighbourSet.add(candidate.id, answer.degree, from)) accepted.push(candidate.id)
+        } catch (error) {
+          log('could not ask %s to be a neighbour: %s', candidate.id, (error as Error).message)
+        }
+      }
+      return { accepted, latestRound }
+    },
+    async fetchModels (sources) {
+      const models = new Map<string, { round: number, params: Float32Array }>()
+      await Promise.all(sources.map(async (source) => {
+        try {
+          const entry = bookEntry(source)
+          await libp2p.peerStore.merge(entry.peerId, { multiaddrs: entry.multiaddrs })
+          const state = await fetchState(libp2p, entry.peerId, { swarm: plan.swarm, dimension: learner.dimension }, { timeoutMs: 10_000 })
+          if (state.sender !== source.id) throw new Error(`the model is labelled ${state.sender}`)
+          models.set(source.id, { round: state.round, params: state.params })
+        } catch (error) {
+          log('no model from %s: %s', source.id, (error as Error).message)
+        }
+      }))
+      return models
+    },
+    setInitialParams (params) {
+      if (params.length !== learner.dimension) throw new RangeError(`initial model has ${params.length} parameters, the model ${learner.dimension}`)
+      learner.setParams(params)
+    },
     async connect (book) {
       const entries = new Map(book.map((p) => [p.id, { peerId: peerIdFromString(p.peerId), multiaddrs: p.addrs.map((a) => multiaddr(a)) }]))
+      for (const p of book) directory.bind(p)
       await exchange.setAddressBook(entries)
       control.setPeers(new Map([...entries].map(([id, e]) => [id, e.peerId])))
       if (node.byzantine) {
@@ -95,10 +221,12 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
     },
     async run (run) {
       const metricsLog = createMetricsLog(join(stateDir, 'metrics.jsonl'))
+      round = run.startRound
       const engine = new RoundEngine({
         self: node.id,
         neighbours: node.neighbours,
         neighbourDegrees: node.neighbourDegrees,
+        ...(neighbourSet === undefined ? {} : { neighbourSet }),
         transport: exchange,
         learner,
         rule: plan.options.rule,
@@ -117,6 +245,7 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
         startRound: run.startRound,
         ...(run.signal === undefined ? {} : { signal: run.signal }),
         onRound: (metrics: RoundMetrics, params: Float32Array) => {
+          round = metrics.round + 1
           metricsLog.write(metrics)
           control.publish({ type: 'heartbeat', node: node.id, round: metrics.round, time: Date.now() })
           run.onRound?.(metrics, params)
@@ -145,6 +274,7 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
       }
     },
     async stop () {
+      await services.stop()
       await control.stop()
       await collusion?.stop()
       await exchange.stop()
@@ -152,4 +282,11 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
       learner.dispose()
     }
   }
+  return peer
+}
+
+/** A seeded shuffle, so peer sampling differs between nodes and rounds. */
+function shuffle<T> (items: readonly T[], seed: number): T[] {
+  const order = permutation(items.length, createRng(seed >>> 0))
+  return Array.from(order, (k) => items[k])
 }

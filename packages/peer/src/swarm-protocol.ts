@@ -12,7 +12,7 @@ export interface PeerAddress {
 }
 
 export type ToWorker =
-  | { type: 'init', plan: SwarmPlan, nodes: NodePlan[], runDir: string, listenHost: string }
+  | { type: 'init', plan: SwarmPlan, nodes: NodePlan[], runDir: string, listenHost: string, open: boolean }
   | { type: 'start', book: PeerAddress[], startRound: number }
   | { type: 'stop' }
 

@@ -13,6 +13,10 @@ import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { logger } from '@libp2p/logger'
+import { multiaddr } from '@multiformats/multiaddr'
+import { ephemeralIdentity } from './identity.ts'
+import { createMurmurNode } from './node.ts'
+import { fetchMembers, type MemberRecord } from './open-swarm.ts'
 import type { SwarmPlan } from './swarm-plan.ts'
 import type { FromWorker, PeerAddress, PeerFinal, ToWorker } from './swarm-protocol.ts'
 import type { RoundMetrics } from './types.ts'
@@ -66,6 +70,58 @@ export interface LaunchOptions {
   signal?: AbortSignal
   onRound?: (summary: RoundSummary) => void
   onStatus?: (message: string) => void
+  /** Accept newcomers (`murmur join`) as neighbours; the bootstrap addresses are written to <run>/bootstrap.txt. */
+  open?: boolean
+  /** Run only these nodes of the plan here; the others run elsewhere (multi-host). */
+  only?: readonly string[]
+  /**
+   * With `only`: peers of the swarm on other hosts (multiaddrs with /p2p/). Without, the other
+   * hosts bootstrap from this one and its own first peer collects their addresses.
+   */
+  bootstrap?: readonly string[]
+  /** With `only`: how long to wait for every other node to announce itself (default 5 min). */
+  peerWaitMs?: number
+  /** Called once every local peer listens, with addresses others can bootstrap from. */
+  onBootstrap?: (addrs: string[]) => void
+}
+
+/** Multiaddrs with /p2p/ to reach the given peers (the first three honest ones). */
+function bootstrapAddrs (peers: readonly PeerAddress[]): string[] {
+  return peers.slice(0, 3).flatMap((p) => p.addrs.map((a) => a.includes('/p2p/') ? a : `${a}/p2p/${p.peerId}`))
+}
+
+/**
+ * Multi-host: tells `targets` about this host's peers and asks them for everyone else's until
+ * every node of the plan is known. Resolves with the whole address book.
+ */
+async function gatherAddresses (local: readonly PeerAddress[], ids: readonly string[], targets: readonly string[], waitMs: number, signal: AbortSignal | undefined, status: (m: string) => void): Promise<PeerAddress[]> {
+  const known = new Map<string, MemberRecord>(local.map((p) => [p.id, p]))
+  const probe = await createMurmurNode({ privateKey: await ephemeralIdentity(), listen: [] })
+  const deadline = Date.now() + waitMs
+  let lastReport = 0
+  try {
+    while (true) {
+      for (const target of targets) {
+        try {
+          const members = await fetchMembers(probe, multiaddr(target), [...local], { timeoutMs: 5000 })
+          for (const m of members) if (ids.includes(m.id) && !known.has(m.id)) known.set(m.id, m)
+        } catch (error) {
+          log('no members from %s: %s', target, (error as Error).message)
+        }
+      }
+      const missing = ids.filter((id) => !known.has(id))
+      if (missing.length === 0) return [...known.values()].map((m) => ({ id: m.id, peerId: m.peerId, addrs: m.addrs }))
+      if (Date.now() > deadline) throw new Error(`waited ${Math.round(waitMs / 1000)} s for the peers on other hosts; still missing ${missing.join(', ')}`)
+      if (signal?.aborted === true) throw new Error('stopped while waiting for the peers on other hosts')
+      if (Date.now() - lastReport > 10_000) {
+        status(`waiting for ${missing.length} peers on other hosts (${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''})`)
+        lastReport = Date.now()
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500))
+    }
+  } finally {
+    await probe.stop()
+  }
 }
 
 interface Pending {
@@ -105,10 +161,14 @@ export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult>
   writeFileSync(join(runDir, 'plan.json'), JSON.stringify(plan, null, 2) + '\n')
   const roundsPath = join(runDir, 'rounds.jsonl')
 
-  const workerCount = Math.max(1, Math.min(options.workers ?? availableParallelism(), plan.nodes.length))
+  const only = options.only === undefined ? undefined : new Set(options.only)
+  for (const id of only ?? []) if (!plan.nodes.some((n) => n.id === id)) throw new Error(`--only: node ${id} is not in topology ${plan.options.topology.name}`)
+  const localNodes = only === undefined ? plan.nodes : plan.nodes.filter((n) => only.has(n.id))
+  if (localNodes.length === 0) throw new Error('--only: no node to run on this host')
+  const workerCount = Math.max(1, Math.min(options.workers ?? availableParallelism(), localNodes.length))
   const groups: Array<typeof plan.nodes> = Array.from({ length: workerCount }, () => [])
-  plan.nodes.forEach((node, i) => groups[i % workerCount].push(node))
-  const honest = plan.nodes.filter((node) => !node.byzantine).map((node) => node.id)
+  localNodes.forEach((node, i) => groups[i % workerCount].push(node))
+  const honest = localNodes.filter((node) => !node.byzantine).map((node) => node.id)
   const honestSet = new Set(honest)
 
   const children: ChildProcess[] = []
@@ -141,7 +201,7 @@ export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult>
     entry.metrics.push(metrics)
     entry.rss.push(rss / peers)
     if (params !== undefined && honestSet.has(metrics.node)) entry.params.set(metrics.node, params)
-    if (entry.metrics.length < plan.nodes.length) return
+    if (entry.metrics.length < localNodes.length) return
     pending.delete(metrics.round)
     const summary = summarize(metrics.round, entry)
     rounds.push(summary)
@@ -203,7 +263,7 @@ export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult>
         failed(failure)
       }
     })
-    send(child, { type: 'init', plan, nodes: group, runDir, listenHost: options.listenHost ?? '127.0.0.1' })
+    send(child, { type: 'init', plan, nodes: group, runDir, listenHost: options.listenHost ?? '127.0.0.1', open: options.open ?? false })
   }
 
   const onAbort = (): void => {
@@ -217,11 +277,27 @@ export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult>
     // Peers resume together from the earliest checkpoint, so no one waits for a round its
     // neighbours have already left behind.
     const resumed = Object.values(resumeRounds)
-    const startRound = resumed.length === plan.nodes.length ? Math.min(...resumed) : 0
+    const startRound = resumed.length === localNodes.length ? Math.min(...resumed) : 0
     status(`all ${addresses.length} peers listening; tfjs backend ${[...backends].join(', ')}`)
+    const reachable = bootstrapAddrs(addresses.filter((a) => honestSet.has(a.id)))
+    if (options.open === true || only !== undefined) {
+      writeFileSync(join(runDir, 'bootstrap.txt'), reachable.join('\n') + '\n')
+      options.onBootstrap?.(reachable)
+    }
+    let book = addresses
+    if (only !== undefined && localNodes.length < plan.nodes.length) {
+      // Peers elsewhere announce themselves to a bootstrap peer (this host's own first peer when
+      // none is given) and learn this host's peers from it.
+      const targets = options.bootstrap !== undefined && options.bootstrap.length > 0 ? options.bootstrap : reachable.slice(0, 1)
+      book = await Promise.race([
+        gatherAddresses(addresses, plan.nodes.map((n) => n.id), targets, options.peerWaitMs ?? 300_000, options.signal, status),
+        anyFailure
+      ])
+      status(`all ${plan.nodes.length} peers of the topology known`)
+    }
     if (startRound > 0) status(`resuming from round ${startRound}`)
     log('all %d peers listening; starting at round %d', addresses.length, startRound)
-    for (const child of children) send(child, { type: 'start', book: addresses, startRound })
+    for (const child of children) send(child, { type: 'start', book, startRound })
     await Promise.race([Promise.all(exited), anyFailure])
     return finish(startRound)
   } catch (error) {

@@ -4,7 +4,7 @@
 
 import { createRng, permutation } from '@murmur/robust'
 import {
-  loadFashionMnist, loadMnist, meanEstimationTask, partition, subset,
+  loadCsv, loadFashionMnist, loadMnist, meanEstimationTask, partition, subset,
   type ClassificationDataset, type Dataset, type ImageSplit, type ModelSpec, type PartitionSpec, type RegressionDataset
 } from '@murmur/learn'
 
@@ -289,5 +289,38 @@ export async function loadNodeData (config: TaskConfig, index: number, nodeCount
     heldOut: subset(data.pool, held),
     model: modelSpec(task, data.pool),
     ...(data.optimum === undefined ? {} : { optimum: data.optimum })
+  }
+}
+
+/** Where a joining node's training data comes from. */
+export type JoinerDataSpec =
+  /** Partition `index` of the task's data split `count` ways (the swarm's own split and seed). */
+  | { kind: 'partition', index: number, count: number }
+  /** The node's own samples: numeric feature columns and a label column (learn's CSV format). */
+  | { kind: 'csv', path: string }
+
+/**
+ * A newcomer's data for a swarm's task. It is tested on the swarm's shared test subset, so its
+ * accuracy compares with everyone else's; a CSV must have the model's feature count and labels
+ * within the task's classes.
+ */
+export async function loadJoinerData (config: TaskConfig, swarmNodes: number, spec: JoinerDataSpec): Promise<NodeData> {
+  if (spec.kind === 'partition') return await loadNodeData(config, spec.index, spec.count)
+  const task = validateTaskConfig(config)
+  if (task.dataset === 'synthetic-mean') throw new TaskConfigError('dataset', 'synthetic-mean is generated per node; a CSV file cannot stand in for it')
+  const reference = await loadNodeData(config, 0, swarmNodes)
+  const spec0 = reference.model as { inputDim?: number, numClasses?: number }
+  const own = await loadCsv(spec.path, { numClasses: spec0.numClasses })
+  if (own.kind !== 'classification') throw new TaskConfigError('dataset', `${spec.path} does not hold class labels`)
+  if (own.features !== spec0.inputDim) {
+    throw new TaskConfigError('dataset', `${spec.path} has ${own.features} feature columns, the swarm's ${task.model} model takes ${String(spec0.inputDim)}`)
+  }
+  const held = Math.min(task.heldOutSize, Math.floor(own.count / 2))
+  if (own.count - held < 1) throw new TaskConfigError('dataset', `${spec.path} has ${own.count} rows; at least 2 are needed`)
+  return {
+    train: subset(own, range(held, own.count - held)),
+    heldOut: subset(own, range(0, held)),
+    test: reference.test,
+    model: reference.model
   }
 }

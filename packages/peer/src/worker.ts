@@ -34,7 +34,8 @@ async function init (message: Extract<ToWorker, { type: 'init' }>): Promise<void
       plan: message.plan,
       node,
       stateDir: join(message.runDir, 'peers', node.id),
-      listen: [`/ip4/${message.listenHost}/tcp/0`]
+      listen: [`/ip4/${message.listenHost}/tcp/0`],
+      open: message.open
     })
     peers.push(peer)
     resumeRounds[node.id] = peer.resumeRound()

@@ -1,4 +1,5 @@
 import type { AnyCommand } from '../command.ts'
+import { joinCommand } from './join/index.ts'
 import { launchCommand } from './launch/index.ts'
 import { topologyCommand } from './topology/index.ts'
 
@@ -8,5 +9,6 @@ import { topologyCommand } from './topology/index.ts'
  */
 export const commands: AnyCommand[] = [
   launchCommand,
+  joinCommand,
   topologyCommand
 ]

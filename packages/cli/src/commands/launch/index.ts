@@ -72,6 +72,11 @@ export const launchCommand = defineCommand({
     seed: { type: 'integer', default: 0, description: 'seed of the data split, model initialisation and batches' },
     backend: { type: 'string', choices: ['tensorflow', 'wasm', 'cpu'], description: 'force a tfjs backend (default: tensorflow if installed, else wasm; also MURMUR_BACKEND)' },
     workers: { type: 'integer', description: 'worker processes (default: one per core)' },
+    open: { type: 'boolean', description: 'let newcomers join (`murmur join`); prints the bootstrap addresses and writes them to <run-dir>/bootstrap.txt' },
+    listen: { type: 'string', default: '127.0.0.1', placeholder: 'ip', description: 'IPv4 address the peers listen on; 0.0.0.0 or a LAN address lets other machines reach them' },
+    only: { type: 'string', placeholder: 'ids', description: 'run only these comma-separated nodes here; the rest of the topology runs on other hosts' },
+    bootstrap: { type: 'string', placeholder: 'multiaddrs', description: 'with --only: comma-separated addresses of peers already running elsewhere (from their bootstrap.txt)' },
+    'peer-wait': { type: 'integer', default: 300, placeholder: 's', description: 'with --only: how long to wait for the nodes on other hosts' },
     'run-dir': { type: 'string', placeholder: 'dir', description: 'where results go (default runs/<topology>-<time>); an existing run resumes' },
     json: { type: 'boolean', description: 'print the final summary as JSON' },
     'list-rules': { type: 'boolean', description: 'list the mixing rules and exit' },
@@ -80,7 +85,10 @@ export const launchCommand = defineCommand({
   examples: [
     { command: 'murmur launch topologies/torus-4x4.json', description: '16 honest peers, MNIST, MLP, nnm+cwtm mixing' },
     { command: 'murmur launch topologies/torus-4x4.json --attack signflip --byzantine-count 3 --rule cwmed', description: 'three sign-flipping peers drawn from μ_H' },
-    { command: 'murmur launch topologies/ring-16.json --rounds 20 --run-dir runs/ring', description: 'a short run; run it again to resume' }
+    { command: 'murmur launch topologies/ring-16.json --rounds 20 --run-dir runs/ring', description: 'a short run; run it again to resume' },
+    { command: 'murmur launch topologies/ring-16.json --open', description: 'a swarm others can `murmur join`' },
+    { command: 'murmur launch topologies/ring-16.json --only p0,p1,p2,p3,p4,p5,p6,p7 --listen 10.0.0.1', description: 'host A of two: half the ring (prints bootstrap addresses)' },
+    { command: 'murmur launch topologies/ring-16.json --only p8,p9,p10,p11,p12,p13,p14,p15 --listen 10.0.0.2 --bootstrap <addr from host A>', description: 'host B: the other half' }
   ],
   run: async ({ options, positionals, io, path }) => {
     if (options['list-rules'] === true) {
@@ -93,6 +101,12 @@ export const launchCommand = defineCommand({
     }
     const file = positionals[0]
     if (file === undefined) throw new UsageError('missing <topology>', path)
+    const list = (text: string | undefined): string[] | undefined => text?.split(',').map((s) => s.trim()).filter((s) => s !== '')
+    const only = list(options.only)
+    const bootstrap = list(options.bootstrap)
+    if (bootstrap !== undefined && only === undefined) throw new UsageError('--bootstrap needs --only (which nodes run here); to add one node to a running swarm use `murmur join`', path)
+    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(options.listen)) throw new UsageError(`--listen: expected an IPv4 address, got "${options.listen}"`, path)
+    if (!(options['peer-wait'] > 0)) throw new UsageError(`--peer-wait: expected seconds > 0, got ${options['peer-wait']}`, path)
     let f: number | 'auto'
     if (options.f === 'auto') f = 'auto'
     else {
@@ -134,6 +148,7 @@ export const launchCommand = defineCommand({
       if (error instanceof SwarmConfigError) throw new UsageError(error.message, path)
       throw error
     }
+    for (const id of only ?? []) if (!plan.nodes.some((n) => n.id === id)) throw new UsageError(`--only: node ${id} is not in topology ${topology.name}`, path)
     const runDir = options['run-dir'] ?? join('runs', `${topology.name}-${stamp()}`)
     mkdirSync(runDir, { recursive: true })
     const fs = [...new Set(plan.nodes.map((n) => n.f))].sort((a, b) => a - b)
@@ -157,6 +172,12 @@ export const launchCommand = defineCommand({
         plan,
         runDir,
         ...(options.workers === undefined ? {} : { workers: options.workers }),
+        listenHost: options.listen,
+        open: options.open === true,
+        ...(only === undefined ? {} : { only }),
+        ...(bootstrap === undefined ? {} : { bootstrap }),
+        peerWaitMs: options['peer-wait'] * 1000,
+        onBootstrap: (addrs) => { bar.log(`murmur: bootstrap addresses (also in ${join(runDir, 'bootstrap.txt')}):\n${addrs.map((a) => `  ${a}`).join('\n')}`) },
         signal: controller.signal,
         onStatus: (message) => { bar.log(`murmur: ${message}`) },
         onRound: (r) => {
