@@ -3,7 +3,7 @@
 
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,16 +13,32 @@ import type { Topology } from '@murmur/topology'
 
 const MURMUR = fileURLToPath(new URL('../packages/cli/bin/murmur.ts', import.meta.url))
 
-/** Runs `murmur <args>` as its own OS process; resolves with its exit code and output. */
-function murmur (args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MURMUR, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-    child.on('close', (code) => { resolve({ code, stdout, stderr }) })
-  })
+interface Run { code: number | null, stdout: string, stderr: string }
+
+/** Starts `murmur <args>` as its own OS process. */
+function start (args: string[]): { child: ChildProcess, done: Promise<Run> } {
+  const child = spawn(process.execPath, [MURMUR, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout?.on('data', (d: Buffer) => { stdout += d.toString() })
+  child.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
+  return { child, done: new Promise((resolve) => child.on('close', (code) => { resolve({ code, stdout, stderr }) })) }
+}
+
+/** Runs `murmur <args>`; resolves with its exit code and output. */
+async function murmur (args: string[]): Promise<Run> {
+  return await start(args).done
+}
+
+/** A joiner that crashes (SIGKILL) a few rounds after it joined. */
+async function joinAndCrash (bootstrap: string, dir: string): Promise<string[]> {
+  const { child, done } = start(['join', '--bootstrap', bootstrap, '--run-dir', dir, '--degree', '2', '--id', 'leaver'])
+  const deadline = Date.now() + 60_000
+  while (!existsSync(join(dir, 'join.json')) && Date.now() < deadline && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 100))
+  await new Promise((resolve) => setTimeout(resolve, 1500))
+  child.kill('SIGKILL')
+  await done
+  return existsSync(join(dir, 'join.json')) ? (JSON.parse(readFileSync(join(dir, 'join.json'), 'utf8')) as { neighbours: string[] }).neighbours : []
 }
 
 function ring6 (): Topology {
@@ -58,7 +74,7 @@ describe('murmur join', () => {
       roundTimeoutMs: 4000,
       evalEvery: 5
     })
-    let joined: Promise<[Awaited<ReturnType<typeof murmur>>, Awaited<ReturnType<typeof murmur>>]> | undefined
+    let joined: Promise<[Run, Run, string[]]> | undefined
     const joinerDir = join(dir, 'joiner')
     const result = await launchSwarm({
       plan,
@@ -68,12 +84,19 @@ describe('murmur join', () => {
       onBootstrap: (addrs) => {
         joined = Promise.all([
           murmur(['join', '--bootstrap', addrs[0], '--run-dir', joinerDir, '--degree', '3', '--id', 'newcomer']),
-          murmur(['join', '--bootstrap', addrs[0], '--run-dir', join(dir, 'old'), '--protocol', String(PROTOCOL_VERSION + 1)])
+          murmur(['join', '--bootstrap', addrs[0], '--run-dir', join(dir, 'old'), '--protocol', String(PROTOCOL_VERSION + 1)]),
+          joinAndCrash(addrs[1], join(dir, 'leaver'))
         ])
       }
     })
     assert.ok(joined !== undefined, 'the launcher announced bootstrap addresses')
-    const [ok, mismatched] = await joined
+    const [ok, mismatched, left] = await joined
+
+    // A newcomer that crashed is dropped by the neighbours it had.
+    assert.ok(left.length > 0, 'the crashing joiner got neighbours first')
+    for (const id of left) {
+      assert.ok(edges(join(dir, 'swarm', 'peers', id)).some((e) => e.event === 'drop' && e.neighbour === 'leaver'), `${id} dropped the crashed joiner`)
+    }
 
     // A joiner of another protocol version is turned away, naming the mismatch.
     assert.notEqual(mismatched.code, 0)

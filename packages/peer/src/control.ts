@@ -6,6 +6,7 @@
 import { TopicValidatorResult, type Message, type PeerId } from '@libp2p/interface'
 import { fromString, toString } from 'uint8arrays'
 import { logger, type Logger } from './log.ts'
+import { parseManifest, type SwarmManifest } from './manifest.ts'
 import type { MurmurNode } from './node.ts'
 
 /** The largest control message accepted, in bytes of JSON. */
@@ -31,7 +32,10 @@ export interface SummaryMessage {
   rejected?: Record<string, number>
 }
 
-export type ControlMessage = HeartbeatMessage | MembershipMessage | SummaryMessage
+/** The swarm manifest, announced so newcomers and monitors see what the swarm trains. */
+export interface ManifestMessage { type: 'manifest', node: string, manifest: SwarmManifest }
+
+export type ControlMessage = HeartbeatMessage | MembershipMessage | SummaryMessage | ManifestMessage
 export type ControlMessageType = ControlMessage['type']
 
 /** The control topic of a swarm. */
@@ -50,7 +54,8 @@ export class ControlMessageError extends Error {
 const ALLOWED_KEYS: Record<ControlMessageType, ReadonlySet<string>> = {
   heartbeat: new Set(['type', 'node', 'round', 'time']),
   membership: new Set(['type', 'node', 'peerId', 'addrs']),
-  summary: new Set(['type', 'node', 'round', 'accuracy', 'loss', 'rejected'])
+  summary: new Set(['type', 'node', 'round', 'accuracy', 'loss', 'rejected']),
+  manifest: new Set(['type', 'node', 'manifest'])
 }
 
 const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_ID_LENGTH
@@ -88,7 +93,7 @@ export function parseControlMessage (bytes: Uint8Array, from?: PeerId): ControlM
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ControlMessageError('control message is not a JSON object')
   const fields = value as Record<string, unknown>
   const type = fields.type
-  if (type !== 'heartbeat' && type !== 'membership' && type !== 'summary') {
+  if (type !== 'heartbeat' && type !== 'membership' && type !== 'summary' && type !== 'manifest') {
     throw new ControlMessageError(`unknown control message type ${JSON.stringify(type)}`)
   }
   for (const key of Object.keys(fields)) if (!ALLOWED_KEYS[type].has(key)) fail(type, `unexpected field "${key}"`)
@@ -106,6 +111,15 @@ export function parseControlMessage (bytes: Uint8Array, from?: PeerId): ControlM
       }
       if (from !== undefined && fields.peerId !== from.toString()) fail(type, `announces ${fields.peerId} but was published by ${from.toString()}`)
       return { type, node: fields.node, peerId: fields.peerId, addrs: addrs as string[] }
+    }
+    case 'manifest': {
+      let manifest: SwarmManifest
+      try {
+        manifest = parseManifest(fields.manifest)
+      } catch (error) {
+        fail(type, (error as Error).message)
+      }
+      return { type, node: fields.node, manifest }
     }
     case 'summary': {
       if (!isRound(fields.round)) fail(type, 'round must be an integer ≥ 0')

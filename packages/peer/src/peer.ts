@@ -218,6 +218,7 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
       }
       const self = entries.get(node.id)
       if (self !== undefined) control.publish({ type: 'membership', node: node.id, peerId: libp2p.peerId.toString(), addrs: self.multiaddrs.map(String) })
+      control.publish({ type: 'manifest', node: node.id, manifest: manifestOf(plan, learner.dimension, round, open) })
     },
     async run (run) {
       const metricsLog = createMetricsLog(join(stateDir, 'metrics.jsonl'))
@@ -248,6 +249,8 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
           round = metrics.round + 1
           metricsLog.write(metrics)
           control.publish({ type: 'heartbeat', node: node.id, round: metrics.round, time: Date.now() })
+          // Now and then the manifest too, for whoever subscribed since.
+          if (metrics.round % 10 === 0) control.publish({ type: 'manifest', node: node.id, manifest: manifestOf(plan, learner.dimension, round, open) })
           run.onRound?.(metrics, params)
         }
       })

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import type { Message } from '@libp2p/interface'
 import { fromString, toString } from 'uint8arrays'
 import { controlTopic, createControlPlane, MAX_CONTROL_BYTES, parseControlMessage, type ControlMessage, type ControlPlane } from '../src/control.ts'
+import { PROTOCOL_VERSION } from '../src/manifest.ts'
 import type { MurmurNode } from '../src/node.ts'
 import { sleep, startNode, until } from './helpers/net.ts'
 
@@ -24,6 +25,18 @@ describe('control messages', () => {
       { type: 'membership', node: 'p1', peerId: '12D3KooWabc', addrs: ['/ip4/127.0.0.1/tcp/4001'] })
     assert.deepEqual(parseControlMessage(json({ type: 'summary', node: 'p1', round: 9, accuracy: 0.5, rejected: { checksum: 2 } })),
       { type: 'summary', node: 'p1', round: 9, accuracy: 0.5, rejected: { checksum: 2 } })
+  })
+
+  test('a manifest announcement carries a checked manifest; a bad one is refused naming its field', () => {
+    const manifest = {
+      protocol: PROTOCOL_VERSION, swarm: 's', task: { dataset: 'synthetic-mean' }, nodes: 4, dimension: 3,
+      training: { localSteps: 1, lr: 0.1, momentum: 0, batchSize: 8 },
+      mixing: { rule: 'cwtm', f: 1, joinerF: 1, shortfall: 'shrink-f', dtype: 'f32' },
+      schedule: { rounds: 10, roundTimeoutMs: 1000, evalEvery: 1, round: 4 },
+      open: true
+    }
+    assert.deepEqual(parseControlMessage(json({ type: 'manifest', node: 'p1', manifest })), { type: 'manifest', node: 'p1', manifest })
+    assert.throws(() => parseControlMessage(json({ type: 'manifest', node: 'p1', manifest: { ...manifest, dimension: -1 } })), /manifest message: manifest dimension/)
   })
 
   test('anything else is refused with a reason', () => {
