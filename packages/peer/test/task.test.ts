@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { ClassificationDataset, RegressionDataset } from '@murmur/learn'
-import { loadNodeData, TaskConfigError, validateTaskConfig, type TaskConfig } from '../src/task.ts'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { loadJoinerData, loadNodeData, TaskConfigError, validateTaskConfig, type TaskConfig } from '../src/task.ts'
 
 /** Rows of a dataset as strings, to compare sample sets. */
 function rows (data: ClassificationDataset): string[] {
@@ -89,5 +92,34 @@ describe('loadNodeData', () => {
   test('too little data for the held-out batch is refused, naming the field; bad indices too', async () => {
     await assert.rejects(loadNodeData({ dataset: 'mnist', samplesPerNode: 10, heldOutSize: 64 }, 0, 4), /task\.samplesPerNode: 40 training samples cannot give 4 nodes 64 held-out samples/)
     await assert.rejects(loadNodeData(task, 4, 4), /index must be an integer in \[0, 3\], got 4/)
+  })
+})
+
+describe('loadJoinerData', () => {
+  const task: TaskConfig = { dataset: 'mnist', model: 'logistic', samplesPerNode: 200, testSize: 100, heldOutSize: 4, seed: 3 }
+
+  test('a CSV of the model\'s width trains on its rows and tests on the swarm\'s test subset', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'murmur-csv-'))
+    const rows = Array.from({ length: 10 }, (_, r) => [...Array.from({ length: 784 }, (_, k) => ((r + k) % 7) / 7), r % 10].join(','))
+    writeFileSync(join(dir, 'mine.csv'), rows.join('\n') + '\n')
+    const data = await loadJoinerData(task, 4, { kind: 'csv', path: join(dir, 'mine.csv') })
+    const swarm = await loadNodeData(task, 0, 4)
+    assert.equal(data.train.count + data.heldOut.count, 10)
+    assert.equal(data.heldOut.count, 4)
+    assert.deepEqual((data.train as ClassificationDataset).labels, Uint8Array.from([4, 5, 6, 7, 8, 9]))
+    assert.equal(data.test, swarm.test)
+    assert.deepEqual(data.model, swarm.model)
+  })
+
+  test('a CSV of the wrong width is refused, naming the file and both widths', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'murmur-csv-'))
+    writeFileSync(join(dir, 'narrow.csv'), '0.1,0.2,1\n0.3,0.4,0\n')
+    await assert.rejects(loadJoinerData(task, 4, { kind: 'csv', path: join(dir, 'narrow.csv') }), /narrow\.csv has 2 feature columns, the swarm's logistic model takes 784/)
+  })
+
+  test('a partition spec gives that partition of the swarm\'s split', async () => {
+    const a = await loadJoinerData(task, 4, { kind: 'partition', index: 4, count: 5 })
+    const b = await loadNodeData(task, 4, 5)
+    assert.deepEqual(a.train.x, b.train.x)
   })
 })
