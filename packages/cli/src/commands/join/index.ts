@@ -4,6 +4,7 @@ import { initBackend } from '@murmur/learn'
 import { JoinError, joinSwarm, PROTOCOL_VERSION, type JoinerDataSpec } from '@murmur/peer'
 import { defineCommand, UsageError } from '../../command.ts'
 import { createProgressBar } from '../../progress.ts'
+import { defaultRunDir } from '../../run-dir.ts'
 
 /** `part:3/17` → partition 3 of 17; anything else is a CSV file path. */
 export function parseDataSpec (text: string, path: string): JoinerDataSpec {
@@ -16,10 +17,6 @@ export function parseDataSpec (text: string, path: string): JoinerDataSpec {
   }
   if (text.startsWith('part:')) throw new UsageError(`--data: expected part:<index>/<count>, got "${text}"`, path)
   return { kind: 'csv', path: text }
-}
-
-function stamp (): string {
-  return new Date().toISOString().replace(/[:.]/g, '-').replace('T', '_').slice(0, 19)
 }
 
 export const joinCommand = defineCommand({
@@ -53,7 +50,7 @@ export const joinCommand = defineCommand({
     if (options.degree < 1) throw new UsageError(`--degree: expected an integer ≥ 1, got ${options.degree}`, path)
     if (options['connect-timeout'] <= 0) throw new UsageError(`--connect-timeout: expected seconds > 0, got ${options['connect-timeout']}`, path)
     const data = options.data === undefined ? undefined : parseDataSpec(options.data, path)
-    const runDir = options['run-dir'] ?? join('runs', `join-${stamp()}`)
+    const runDir = options['run-dir'] ?? defaultRunDir('join')
     mkdirSync(runDir, { recursive: true })
     if (options.backend !== undefined) process.env.MURMUR_BACKEND = options.backend
     await initBackend()

@@ -4,6 +4,7 @@ import { launchSwarm, listBehaviours, planSwarm, SwarmConfigError, type RoundSum
 import { listRules } from '@murmur/robust'
 import { defineCommand, UsageError } from '../../command.ts'
 import { createProgressBar } from '../../progress.ts'
+import { defaultRunDir } from '../../run-dir.ts'
 import { readTopologyFile } from '../../topology-file.ts'
 
 /** `iid`, `dirichlet:0.5`, `shards:2`, `quantity:0.5` → a partition spec. */
@@ -30,10 +31,6 @@ export function parsePartition (text: string): TaskConfig['partition'] {
 function formatRound (r: RoundSummary): string {
   const acc = r.accuracy === undefined ? '' : `acc ${(100 * r.accuracy).toFixed(1)}% (min ${(100 * (r.minAccuracy ?? 0)).toFixed(1)}%) `
   return `${acc}consensus ${r.consensusDistance.toExponential(2)} round ${Math.round(r.roundMs)} ms`
-}
-
-function stamp (): string {
-  return new Date().toISOString().replace(/[:.]/g, '-').replace('T', '_').slice(0, 19)
 }
 
 export const launchCommand = defineCommand({
@@ -149,7 +146,7 @@ export const launchCommand = defineCommand({
       throw error
     }
     for (const id of only ?? []) if (!plan.nodes.some((n) => n.id === id)) throw new UsageError(`--only: node ${id} is not in topology ${topology.name}`, path)
-    const runDir = options['run-dir'] ?? join('runs', `${topology.name}-${stamp()}`)
+    const runDir = options['run-dir'] ?? defaultRunDir(topology.name)
     mkdirSync(runDir, { recursive: true })
     const fs = [...new Set(plan.nodes.map((n) => n.f))].sort((a, b) => a - b)
     io.stderr(`murmur: ${plan.nodes.length} peers on ${topology.name}, rule ${plan.options.rule} (f ${fs.length === 1 ? fs[0] : `${fs[0]}–${fs[fs.length - 1]} per node`}), ` +
