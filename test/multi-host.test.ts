@@ -38,6 +38,10 @@ test('a ring of 6 split over two hosts trains as one swarm, across the hosts\' e
   const a = launch([...common, '--only', 'p0,p1,p2', '--listen', '127.0.0.1', '--run-dir', join(dir, 'a')])
   const bootstrap = (await waitForFile(join(dir, 'a', 'bootstrap.txt'), 60_000)).split('\n')[0]
   assert.match(bootstrap, /^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/12D3/)
+  // A host with other options is turned away before it announces anything.
+  const other = await launch([...common.map((x) => x === '8' ? '9' : x), '--only', 'p3,p4,p5', '--listen', '127.0.0.2', '--bootstrap', bootstrap, '--run-dir', join(dir, 'other'), '--peer-wait', '20']).done
+  assert.notEqual(other.code, 0)
+  assert.match(other.stderr, /runs another plan: schedule here \{"rounds":9/)
   const b = launch([...common, '--only', 'p3,p4,p5', '--listen', '127.0.0.2', '--bootstrap', bootstrap, '--run-dir', join(dir, 'b')])
   const [ra, rb] = await Promise.all([a.done, b.done])
   assert.equal(ra.code, 0, ra.stderr)

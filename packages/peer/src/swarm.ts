@@ -16,7 +16,8 @@ import { logger } from '@libp2p/logger'
 import { multiaddr } from '@multiformats/multiaddr'
 import { ephemeralIdentity } from './identity.ts'
 import { createMurmurNode } from './node.ts'
-import { fetchMembers, type MemberRecord } from './open-swarm.ts'
+import { manifestOf, type SwarmManifest } from './manifest.ts'
+import { fetchManifest, fetchMembers, type MemberRecord } from './open-swarm.ts'
 import type { SwarmPlan } from './swarm-plan.ts'
 import type { FromWorker, PeerAddress, PeerFinal, ToWorker } from './swarm-protocol.ts'
 import type { RoundMetrics } from './types.ts'
@@ -85,6 +86,30 @@ export interface LaunchOptions {
   onBootstrap?: (addrs: string[]) => void
 }
 
+class SwarmPlanMismatch extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'SwarmPlanMismatch'
+  }
+}
+
+/** The first field where another host's manifest disagrees with this host's plan, if any. */
+function planDifference (plan: SwarmPlan, theirs: SwarmManifest): string | undefined {
+  const mine = manifestOf(plan, theirs.dimension, theirs.schedule.round, theirs.open)
+  const fields: Array<[string, unknown, unknown]> = [
+    ['swarm', mine.swarm, theirs.swarm],
+    ['task', mine.task, theirs.task],
+    ['nodes', mine.nodes, theirs.nodes],
+    ['training', mine.training, theirs.training],
+    ['mixing', mine.mixing, theirs.mixing],
+    ['schedule', mine.schedule, theirs.schedule]
+  ]
+  for (const [name, a, b] of fields) {
+    if (JSON.stringify(a) !== JSON.stringify(b)) return `${name} here ${JSON.stringify(a)}, there ${JSON.stringify(b)}`
+  }
+  return undefined
+}
+
 /** Multiaddrs with /p2p/ to reach the given peers (the first three honest ones). */
 function bootstrapAddrs (peers: readonly PeerAddress[]): string[] {
   return peers.slice(0, 3).flatMap((p) => p.addrs.map((a) => a.includes('/p2p/') ? a : `${a}/p2p/${p.peerId}`))
@@ -94,18 +119,28 @@ function bootstrapAddrs (peers: readonly PeerAddress[]): string[] {
  * Multi-host: tells `targets` about this host's peers and asks them for everyone else's until
  * every node of the plan is known. Resolves with the whole address book.
  */
-async function gatherAddresses (local: readonly PeerAddress[], ids: readonly string[], targets: readonly string[], waitMs: number, signal: AbortSignal | undefined, status: (m: string) => void): Promise<PeerAddress[]> {
+async function gatherAddresses (plan: SwarmPlan, local: readonly PeerAddress[], targets: readonly string[], waitMs: number, signal: AbortSignal | undefined, status: (m: string) => void): Promise<PeerAddress[]> {
+  const ids = plan.nodes.map((n) => n.id)
   const known = new Map<string, MemberRecord>(local.map((p) => [p.id, p]))
   const probe = await createMurmurNode({ privateKey: await ephemeralIdentity(), listen: [] })
   const deadline = Date.now() + waitMs
   let lastReport = 0
+  const checked = new Set<string>()
   try {
     while (true) {
       for (const target of targets) {
         try {
+          if (!checked.has(target)) {
+            // Every host must run the same plan; a difference would split the swarm silently.
+            const theirs = await fetchManifest(probe, multiaddr(target), { timeoutMs: 5000 })
+            const differs = planDifference(plan, theirs)
+            if (differs !== undefined) throw new SwarmPlanMismatch(`${target} runs another plan: ${differs}; give every host the same topology and options`)
+            checked.add(target)
+          }
           const members = await fetchMembers(probe, multiaddr(target), [...local], { timeoutMs: 5000 })
           for (const m of members) if (ids.includes(m.id) && !known.has(m.id)) known.set(m.id, m)
         } catch (error) {
+          if (error instanceof SwarmPlanMismatch || (error as Error).name === 'ManifestError') throw error
           log('no members from %s: %s', target, (error as Error).message)
         }
       }
@@ -290,7 +325,7 @@ export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult>
       // none is given) and learn this host's peers from it.
       const targets = options.bootstrap !== undefined && options.bootstrap.length > 0 ? options.bootstrap : reachable.slice(0, 1)
       book = await Promise.race([
-        gatherAddresses(addresses, plan.nodes.map((n) => n.id), targets, options.peerWaitMs ?? 300_000, options.signal, status),
+        gatherAddresses(plan, addresses, targets, options.peerWaitMs ?? 300_000, options.signal, status),
         anyFailure
       ])
       status(`all ${plan.nodes.length} peers of the topology known`)
