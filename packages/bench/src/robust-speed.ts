@@ -2,10 +2,11 @@
 //
 // Sweeps n ∈ {8, 16, 32}, d ∈ {1e5, 1e6}, f = n/4 over the rules of RULE_CASES that
 // `@murmur/robust` exports, plus the coordinate-wise trimmed mean on the TypeScript and on the
-// WebAssembly kernels. Each
-// cell reports the median wall time of several runs after a warm-up, and the extra memory one
-// call leaves allocated (ArrayBuffer and RSS growth after a forced GC: a best-effort lower bound
-// of the peak). Prints a table and writes JSON.
+// WebAssembly kernels. Each cell reports the median wall time of several runs after a warm-up,
+// and the extra memory one call leaves allocated (ArrayBuffer and RSS growth after a forced GC: a
+// best-effort lower bound of the peak). Prints a table and writes JSON. The cases and the timing
+// code live in rule-timing.ts, shared with the `aggregators` suite of `murmur bench`, which
+// interleaves the rules' runs and reports each as a ratio to `mean` measured alongside.
 //
 // Flags: --quick (n = 8, 32; d = 1e5; 3 runs)  --n 8,16  --d 1e5,1e6  --runs 5
 //        --rules cwtm,krum  --out bench-results/robust-speed.json  --check-finite
@@ -16,78 +17,10 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
 import * as robust from '@murmur/robust'
-import type { Aggregator, Kernels } from '@murmur/robust'
-
-/** A rule to time: its spec name and how to build it from what the package exports. */
-interface RuleCase {
-  readonly spec: string
-  /** Factory exported by @murmur/robust, and its arguments (default: the spec name, no arguments). */
-  readonly factory?: string
-  readonly args?: readonly unknown[]
-  /** Run on these kernels instead of the package default (the js-vs-wasm comparison). */
-  readonly kernels?: 'js' | 'wasm'
-}
-
-// Extend here as rules land. A rule is built with `createRule(spec)` when the package exports it,
-// else with its factory; rules the package does not export yet are listed as unavailable.
-const RULE_CASES: readonly RuleCase[] = [
-  { spec: 'mean' },
-  { spec: 'cwmed' },
-  { spec: 'cwtm' },
-  { spec: 'cwtm', kernels: 'js' },
-  { spec: 'cwtm', kernels: 'wasm' },
-  { spec: 'meamed' },
-  { spec: 'krum' },
-  { spec: 'multikrum' },
-  { spec: 'geomed' },
-  { spec: 'monna' },
-  { spec: 'bulyan' },
-  { spec: 'cclip(tau=1)', factory: 'cclip', args: [{ tau: 1 }] },
-  { spec: 'scclip' },
-  { spec: 'mda' },
-  { spec: 'smea' },
-  { spec: 'caf' },
-  { spec: 'nnm+cwtm' },
-  { spec: 'nnm+krum' },
-  { spec: 'arc+nnm+cwtm' }
-]
-
-const api = robust as unknown as Record<string, unknown>
-
-/** Builds a rule, or explains why it cannot be built from the current exports. */
-function buildRule (c: RuleCase): Aggregator | string {
-  const createRule = api.createRule
-  if (typeof createRule === 'function') {
-    try {
-      return (createRule as (spec: string) => Aggregator)(c.spec)
-    } catch (error) {
-      if (c.factory === undefined && !(error instanceof Error && /unknown/i.test(error.message))) return String(error)
-    }
-  }
-  if (c.spec.includes('+')) {
-    const stages = c.spec.split('+')
-    const composeRule = api.composeRule
-    const pre = stages.slice(0, -1).map((s) => api[s])
-    const last = api[stages[stages.length - 1]]
-    if (typeof composeRule !== 'function' || typeof last !== 'function' || pre.some((p) => typeof p !== 'function')) {
-      return 'not exported by @murmur/robust yet'
-    }
-    return (composeRule as (p: unknown[], r: Aggregator) => Aggregator)(
-      pre.map((p) => (p as () => unknown)()), (last as () => Aggregator)())
-  }
-  const factory = api[c.factory ?? c.spec]
-  if (typeof factory !== 'function') return 'not exported by @murmur/robust yet'
-  return (factory as (...args: unknown[]) => Aggregator)(...(c.args ?? []))
-}
-
-function kernelsFor (which: 'js' | 'wasm' | undefined): Kernels | string {
-  if (which === undefined) return robust.kernels()
-  if (which === 'js') return robust.jsKernels
-  return robust.wasmKernels() ?? 'WebAssembly kernels unavailable'
-}
+import {
+  callOptions, exposeGc, measureCallMemory, normalInputs, prepareCase, selectCases, timeCall, wasmMemoryMB
+} from './rule-timing.ts'
 
 interface Cell {
   rule: string
@@ -134,11 +67,9 @@ function main (): void {
   const ns = parseList(values.n, quick ? [8, 32] : [8, 16, 32])
   const ds = parseList(values.d, quick ? [1e5] : [1e5, 1e6])
   const runs = parseList(values.runs, [quick ? 3 : 5])[0]
-  const wanted = values.rules?.split(',').map((s) => s.trim())
-  const cases = RULE_CASES.filter((c) => wanted === undefined || wanted.includes(c.spec) || wanted.includes(`${c.spec}[${c.kernels ?? ''}]`))
+  const cases = selectCases(values.rules?.split(',').map((s) => s.trim()))
   const assumeFinite = values['check-finite'] !== true
   const gc = exposeGc()
-  const wasmMemory = (robust.wasmKernels() as { memoryBytes?: () => number } | undefined)?.memoryBytes
 
   const cells: Cell[] = []
   const record = (cell: Cell): void => { cells.push(cell); printRow(cell) }
@@ -146,62 +77,25 @@ function main (): void {
   for (const d of ds) {
     for (const n of ns) {
       const f = Math.floor(n / 4)
-      const inputs = Array.from({ length: n }, () => {
-        const x = new Float32Array(d)
-        for (let j = 0; j < d; j++) x[j] = rng.normal()
-        return x
-      })
+      const inputs = normalInputs(n, d, rng)
       const out = new Float32Array(d)
       for (const c of cases) {
-        const label = c.kernels === undefined ? c.spec : `${c.spec}[${c.kernels}]`
-        const rule = buildRule(c)
-        const k = kernelsFor(c.kernels)
-        const base: Cell = { rule: label, kernels: typeof k === 'string' ? '-' : k.name, n, d, f, runs: 0, medianMs: null, minMs: null, extraArrayBuffersMB: null, extraRssMB: null, extraPerInput: null, wasmMemoryMB: null }
-        if (typeof rule === 'string') {
-          record({ ...base, skipped: rule })
+        const prepared = prepareCase(c, n, f)
+        const base: Cell = { rule: prepared.label, kernels: prepared.kernelsName, n, d, f, runs: 0, medianMs: null, minMs: null, extraArrayBuffersMB: null, extraRssMB: null, extraPerInput: null, wasmMemoryMB: null }
+        if (prepared.skipped !== undefined) {
+          record({ ...base, skipped: prepared.skipped })
           continue
         }
-        if (typeof k === 'string') {
-          record({ ...base, skipped: k })
-          continue
-        }
-        if (n < rule.minInputs(f)) {
-          record({ ...base, skipped: `needs n ≥ ${rule.minInputs(f)} for f = ${f}` })
-          continue
-        }
-        const previous = robust.kernels()
-        robust.useKernels(k)
         try {
-          const options = { f, assumeFinite, rng: robust.createRng(1) }
-          const call = (): void => { rule.aggregate(inputs, options, out) }
-          call() // warm-up: compiles, grows WebAssembly memory, fills caches
-          gc()
-          const before = process.memoryUsage()
-          call()
-          const after = process.memoryUsage()
+          const options = callOptions(f, assumeFinite)
+          timeCall(prepared, inputs, options, out) // warm-up: compiles, grows WebAssembly memory, fills caches
+          const memory = measureCallMemory(prepared, inputs, options, out, gc)
           const times: number[] = []
-          for (let r = 0; r < runs; r++) {
-            const t = performance.now()
-            call()
-            times.push(performance.now() - t)
-          }
+          for (let r = 0; r < runs; r++) times.push(timeCall(prepared, inputs, options, out))
           times.sort((a, b) => a - b)
-          const mb = (bytes: number): number => Math.max(0, bytes) / 2 ** 20
-          const extra = after.arrayBuffers - before.arrayBuffers
-          record({
-            ...base,
-            runs,
-            medianMs: times[(times.length - 1) >> 1],
-            minMs: times[0],
-            extraArrayBuffersMB: mb(extra),
-            extraRssMB: mb(after.rss - before.rss),
-            extraPerInput: Math.max(0, extra) / (n * d * 4),
-            wasmMemoryMB: wasmMemory === undefined ? null : mb(wasmMemory())
-          })
+          record({ ...base, runs, medianMs: times[(times.length - 1) >> 1], minMs: times[0], ...memory, wasmMemoryMB: wasmMemoryMB() })
         } catch (error) {
           record({ ...base, skipped: `failed: ${error instanceof Error ? error.message : String(error)}` })
-        } finally {
-          robust.useKernels(previous)
         }
       }
     }
@@ -234,16 +128,6 @@ function printRow (c: Cell): void {
     : [fmt(c.medianMs, 1), fmt(c.minMs, 1), fmt(c.extraArrayBuffersMB, 1), fmt(c.extraRssMB, 1), fmt(c.extraPerInput, 2), fmt(c.wasmMemoryMB, 1)]
         .map((v, i) => v.padStart(widths[5 + i]))
   console.log([...key, ...rest].join(' '))
-}
-
-/** A garbage collector to call between measurements (a no-op when V8 refuses). */
-function exposeGc (): () => void {
-  try {
-    setFlagsFromString('--expose-gc')
-    const gc = runInNewContext('gc') as unknown
-    if (typeof gc === 'function') return gc as () => void
-  } catch { /* measured without a forced GC */ }
-  return () => {}
 }
 
 main()

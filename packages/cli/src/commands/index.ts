@@ -1,6 +1,8 @@
 import type { AnyCommand } from '../command.ts'
+import { benchCommand } from './bench/index.ts'
 import { joinCommand } from './join/index.ts'
 import { launchCommand } from './launch/index.ts'
+import { reportCommand } from './report/index.ts'
 import { topologyCommand } from './topology/index.ts'
 
 /**
@@ -10,5 +12,7 @@ import { topologyCommand } from './topology/index.ts'
 export const commands: AnyCommand[] = [
   launchCommand,
   joinCommand,
-  topologyCommand
+  topologyCommand,
+  benchCommand,
+  reportCommand
 ]

@@ -1,0 +1,96 @@
+// Helpers the swarm suites share: option lists, topology files, heterogeneity labels, the
+// t-interval of a mean over independent runs.
+
+import { existsSync, readFileSync } from 'node:fs'
+import { isAbsolute, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { PartitionSpec } from '@murmur/learn'
+import { parseTopology, summarizeMean, type Topology } from '@murmur/topology'
+
+/** The repository root: option defaults name files relative to it. */
+const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url))
+
+/**
+ * Splits a comma-separated list of specs, keeping commas inside parentheses
+ * (`mean,gaussian(mu=0,sigma=2)` is two items). Empty items are dropped.
+ */
+export function splitSpecList (text: string): string[] {
+  const out: string[] = []
+  let depth = 0
+  let current = ''
+  for (const ch of text) {
+    if (ch === '(') depth++
+    else if (ch === ')') depth = Math.max(0, depth - 1)
+    if (ch === ',' && depth === 0) {
+      out.push(current.trim())
+      current = ''
+    } else {
+      current += ch
+    }
+  }
+  out.push(current.trim())
+  return out.filter((s) => s !== '')
+}
+
+/** A topology path as given, or else relative to the repository root (so defaults work from any directory). */
+export function resolveTopologyPath (path: string): string {
+  if (isAbsolute(path) || existsSync(path)) return path
+  const fromRoot = join(REPO_ROOT, path)
+  return existsSync(fromRoot) ? fromRoot : path
+}
+
+/** Reads and validates a topology file (synchronously: a suite's cells() is synchronous). */
+export function readTopologySync (path: string): Topology {
+  const resolved = resolveTopologyPath(path)
+  if (!existsSync(resolved)) throw new Error(`topology file ${path} does not exist`)
+  try {
+    return parseTopology(readFileSync(resolved, 'utf8'))
+  } catch (error) {
+    throw new Error(`topology ${path}: ${(error as Error).message}`)
+  }
+}
+
+/** `iid` or a Dirichlet α such as `0.1` (also `dir0.1`, `dirichlet:0.1`). */
+export function parseHeterogeneity (text: string): PartitionSpec {
+  const t = text.trim().toLowerCase()
+  if (t === 'iid') return { kind: 'iid' }
+  const match = /^(?:dir(?:ichlet)?[:=]?)?([0-9]*\.?[0-9]+(?:e[-+]?[0-9]+)?)$/.exec(t)
+  const alpha = match === null ? Number.NaN : Number(match[1])
+  if (!(alpha > 0 && Number.isFinite(alpha))) throw new Error(`heterogeneity "${text}": expected iid or a Dirichlet α > 0 such as 1 or 0.1`)
+  return { kind: 'dirichlet', alpha }
+}
+
+/** Short label of a partition: `iid`, `dir0.1`. */
+export function heterogeneityLabel (partition: PartitionSpec): string {
+  return partition.kind === 'dirichlet' ? `dir${partition.alpha}` : partition.kind
+}
+
+/** A label readers understand: `IID`, `Dirichlet α = 0.1`. */
+export function heterogeneityTitle (partition: PartitionSpec): string {
+  return partition.kind === 'dirichlet' ? `Dirichlet α = ${partition.alpha}` : partition.kind.toUpperCase()
+}
+
+/** Characters a cell id may not hold become '_'. */
+export function safeId (text: string): string {
+  return text.replace(/[^A-Za-z0-9._+=-]/g, '_')
+}
+
+/** Mean of independent runs with its two-sided t-interval. */
+export interface MeanInterval {
+  count: number
+  mean: number
+  /** null for a single run (the interval is unbounded). */
+  low: number | null
+  high: number | null
+  halfWidth: number | null
+}
+
+/**
+ * Mean and Student-t confidence interval (default 95%): mean ± t_{(1+c)/2, K−1} · s/√K with s the
+ * sample standard deviation (K − 1 in the denominator).
+ */
+export function meanInterval (values: ArrayLike<number>, confidence = 0.95): MeanInterval {
+  const s = summarizeMean(values, confidence)
+  const bounded = Number.isFinite(s.halfWidth)
+  return { count: s.count, mean: s.mean, low: bounded ? s.low : null, high: bounded ? s.high : null, halfWidth: bounded ? s.halfWidth : null }
+}

@@ -1,0 +1,86 @@
+// Small statistics the suites share.
+
+/** Median of the finite values (NaN when there are none); the mean of the middle two for even counts. */
+export function median (values: ArrayLike<number>): number {
+  const xs = Array.from(values).filter((v) => Number.isFinite(v)).sort((a, b) => a - b)
+  if (xs.length === 0) return Number.NaN
+  const m = xs.length >> 1
+  return xs.length % 2 === 1 ? xs[m] : (xs[m - 1] + xs[m]) / 2
+}
+
+/** Ordinary least squares y ≈ intercept + slope·x over the points [from, to). */
+export function leastSquares (x: ArrayLike<number>, y: ArrayLike<number>, from = 0, to = x.length): { slope: number, intercept: number, points: number } {
+  const count = to - from
+  if (count < 2) return { slope: Number.NaN, intercept: Number.NaN, points: Math.max(0, count) }
+  let mx = 0; let my = 0
+  for (let i = from; i < to; i++) { mx += x[i]; my += y[i] }
+  mx /= count; my /= count
+  let sxy = 0; let sxx = 0
+  for (let i = from; i < to; i++) {
+    const dx = x[i] - mx
+    sxy += dx * (y[i] - my)
+    sxx += dx * dx
+  }
+  const slope = sxy / sxx
+  return { slope, intercept: my - slope * mx, points: count }
+}
+
+/** Spearman's rank correlation (ties get their mean rank); NaN for fewer than 3 pairs. */
+export function spearman (a: readonly number[], b: readonly number[]): number {
+  if (a.length !== b.length || a.length < 3) return Number.NaN
+  const ra = ranks(a); const rb = ranks(b)
+  const n = a.length
+  const mean = (n + 1) / 2
+  let sab = 0; let saa = 0; let sbb = 0
+  for (let i = 0; i < n; i++) {
+    sab += (ra[i] - mean) * (rb[i] - mean)
+    saa += (ra[i] - mean) ** 2
+    sbb += (rb[i] - mean) ** 2
+  }
+  return sab / Math.sqrt(saa * sbb)
+}
+
+function ranks (values: readonly number[]): number[] {
+  const order = values.map((v, i) => [v, i] as const).sort((p, q) => p[0] - q[0])
+  const out = new Array<number>(values.length)
+  for (let i = 0; i < order.length;) {
+    let j = i
+    while (j + 1 < order.length && order[j + 1][0] === order[i][0]) j++
+    for (let k = i; k <= j; k++) out[order[k][1]] = (i + j) / 2 + 1
+    i = j + 1
+  }
+  return out
+}
+
+/** Every number in a JSON-like value is finite (null stands for "not applicable" and passes). */
+export function allFinite (value: unknown): boolean {
+  if (typeof value === 'number') return Number.isFinite(value)
+  if (Array.isArray(value)) return value.every(allFinite)
+  if (typeof value === 'object' && value !== null) return Object.values(value).every(allFinite)
+  return true
+}
+
+/** Keeps at most `max` points of a series: every k-th, always with the last one. */
+export function thin<T> (points: readonly T[], max: number): T[] {
+  if (points.length <= max) return points.slice()
+  const step = Math.ceil(points.length / (max - 1))
+  const out: T[] = []
+  for (let i = 0; i < points.length - 1; i += step) out.push(points[i])
+  out.push(points[points.length - 1])
+  return out
+}
+
+/** A number rounded to `digits` significant digits (keeps JSON and CSV short). */
+export function round (value: number, digits = 4): number {
+  if (!Number.isFinite(value) || value === 0) return value
+  return Number(value.toPrecision(digits))
+}
+
+/** Powers of ten spanning the positive values: tick values for a log axis without minor ticks. */
+export function decades (values: readonly number[]): number[] {
+  const positive = values.filter((v) => v > 0 && Number.isFinite(v))
+  if (positive.length === 0) return [1]
+  const lo = Math.floor(Math.log10(Math.min(...positive)))
+  const hi = Math.ceil(Math.log10(Math.max(...positive)))
+  return Array.from({ length: hi - lo + 1 }, (_, k) => Number(`1e${lo + k}`))
+}
