@@ -247,7 +247,7 @@ function summarize (results: Array<CellResult<AggregatorsResult>>, profile: Prof
 export const aggregators: Suite<AggregatorsResult> = {
   name: 'aggregators',
   summary: 'speed of every robust aggregation rule vs n and d, as medians and ratios to mean',
-  fullDuration: '~2 min',
+  fullDuration: '~1.5 min',
   options: {
     rules: { type: 'string', placeholder: 'list', description: `comma-separated rules to time (default: all of ${RULE_CASES.map(caseLabel).join(', ')})` },
     n: { type: 'string', placeholder: 'list', description: 'comma-separated input counts n (default 8,16,32; quick: 8,16)' },

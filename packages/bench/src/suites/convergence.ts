@@ -539,7 +539,7 @@ function summarize (results: Array<CellResult<ConvergenceResult>>, profile: Prof
 export const convergence: Suite<ConvergenceResult> = {
   name: 'convergence',
   summary: 'gossip averaging vs the spectral rate 2 ln ρ, and gossip training, on six topology families',
-  fullDuration: '~3 min',
+  fullDuration: '~1.5 min',
   options: {
     topologies: { type: 'string', placeholder: 'list', description: `comma-separated topology families (default: all of ${TOPOLOGIES.join(', ')})` },
     sizes: { type: 'string', placeholder: 'list', description: 'comma-separated node counts (default 16,32,64; quick: 16)' },
