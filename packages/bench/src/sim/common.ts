@@ -7,6 +7,33 @@ import { fileURLToPath } from 'node:url'
 import type { PartitionSpec } from '@murmur/learn'
 import { parseTopology, summarizeMean, type Topology } from '@murmur/topology'
 
+/** How every peer of the swarm suites trains: the same in every cell, so cells differ only by what they vary. */
+export interface TrainingParams {
+  model: 'logistic'
+  localSteps: number
+  lr: number
+  momentum: number
+  batchSize: number
+  evalEvery: number
+  taskSeed: number
+}
+
+export const TRAINING: TrainingParams = { model: 'logistic', localSteps: 5, lr: 0.05, momentum: 0.9, batchSize: 32, evalEvery: 5, taskSeed: 0 }
+
+/** What a trained swarm leaves for its honest peers. */
+export interface HonestOutcome {
+  nodes: number
+  byzantine: string[]
+  /** Honest nodes with more Byzantine neighbours than their f. */
+  overrun: string[]
+  /** Smallest and largest f over honest nodes. */
+  f: [number, number]
+  meanAccuracy: number
+  minAccuracy: number
+  meanTestLoss: number
+  consensus: number
+}
+
 /** The repository root: option defaults name files relative to it. */
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url))
 

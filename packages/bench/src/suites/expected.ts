@@ -19,7 +19,7 @@ import {
   degree, nodeTolerances, topologyGraph, topologySampler, worstCasePlacement, type Topology
 } from '@murmur/topology'
 import {
-  heterogeneityLabel, heterogeneityTitle, meanInterval, parseHeterogeneity, readTopologySync, type MeanInterval
+  heterogeneityLabel, heterogeneityTitle, meanInterval, parseHeterogeneity, readTopologySync, TRAINING, type HonestOutcome, type MeanInterval, type TrainingParams
 } from '../sim/common.ts'
 import { simulateSwarm, suiteTask } from '../sim/swarm.ts'
 import { allFinite, round } from '../stats.ts'
@@ -30,7 +30,6 @@ const DEFAULTS = {
   quick: { draws: 3, worstRuns: 1, rounds: 8 }
 } as const
 
-const TRAINING = { model: 'logistic', localSteps: 5, lr: 0.05, momentum: 0.9, batchSize: 32, evalEvery: 5, taskSeed: 0 } as const
 const ROUND_TIMEOUT_MS = 5000
 /** Seed of the Monte Carlo estimate of f_i(δ) and E|B|: fixed, since tolerances are a design decision made before any draw. */
 const TOLERANCE_SEED = 0
@@ -41,7 +40,8 @@ const seedOf = (k: number): number => 1000 + k
 export type Setting = 'mu-h' | 'worst-case'
 export type ToleranceDesign = 'global' | 'per-node'
 
-export interface ExpectedParams {
+/** One trained swarm: a Byzantine set (a μ_H draw or the worst-case placement) under one tolerance design. */
+export interface ExpectedParams extends TrainingParams {
   topology: string
   topologyName: string
   rule: string
@@ -60,26 +60,9 @@ export interface ExpectedParams {
   /** E_μH|B| as estimated (TOLERANCE_SAMPLES draws). */
   expectedByzantine: number
   rounds: number
-  model: 'logistic'
-  localSteps: number
-  lr: number
-  momentum: number
-  batchSize: number
-  evalEvery: number
-  taskSeed: number
 }
 
-export interface ExpectedResult {
-  nodes: number
-  byzantine: string[]
-  overrun: string[]
-  /** Smallest and largest f over honest nodes. */
-  f: [number, number]
-  meanAccuracy: number
-  minAccuracy: number
-  meanTestLoss: number
-  consensus: number
-}
+export type ExpectedResult = HonestOutcome
 
 interface Design {
   graph: ReturnType<typeof topologyGraph>
@@ -140,13 +123,7 @@ function cells (profile: Profile, options: Readonly<Record<string, unknown>>): C
     worstCount: Math.round(d.expectedByzantine),
     expectedByzantine: round(d.expectedByzantine, 4),
     rounds,
-    model: TRAINING.model,
-    localSteps: TRAINING.localSteps,
-    lr: TRAINING.lr,
-    momentum: TRAINING.momentum,
-    batchSize: TRAINING.batchSize,
-    evalEvery: TRAINING.evalEvery,
-    taskSeed: TRAINING.taskSeed
+    ...TRAINING
   }
   const out: Cell[] = []
   const add = (setting: Setting, run: number): void => {

@@ -10,7 +10,7 @@ import { parseBehaviour, planSwarm } from '@murmur/peer'
 import type { PartitionSpec } from '@murmur/learn'
 import { createRule } from '@murmur/robust'
 import {
-  heterogeneityLabel, heterogeneityTitle, parseHeterogeneity, readTopologySync, safeId, splitSpecList
+  heterogeneityLabel, heterogeneityTitle, parseHeterogeneity, readTopologySync, safeId, splitSpecList, TRAINING, type HonestOutcome, type TrainingParams
 } from '../sim/common.ts'
 import { simulateSwarm, suiteTask, type KappaReport } from '../sim/swarm.ts'
 import { allFinite, round } from '../stats.ts'
@@ -22,7 +22,6 @@ const DEFAULTS = {
 } as const
 
 /** The learning setting of every cell: logistic regression on MNIST, short local phases. */
-const TRAINING = { model: 'logistic', localSteps: 5, lr: 0.05, momentum: 0.9, batchSize: 32, evalEvery: 5, taskSeed: 0 } as const
 /** Memory delivery is immediate; the deadline only guards against a stuck round. */
 const ROUND_TIMEOUT_MS = 5000
 /** Honest mean accuracy every IID cell without an attack must reach (logistic regression reaches ~0.85 in 10 rounds). */
@@ -33,7 +32,7 @@ const KAPPA_FLOOR = 1e-4
 const THEORY = ['κ of seed 001', 'lower bound f/(n − 2f)'] as const
 const PALETTE = ['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#ff9da6', '#9d755d', '#bab0ac']
 
-export interface RobustnessParams {
+export interface RobustnessParams extends TrainingParams {
   topology: string
   topologyName: string
   rule: string
@@ -44,26 +43,9 @@ export interface RobustnessParams {
   muSeed: number
   f: number | 'auto'
   rounds: number
-  model: 'logistic'
-  localSteps: number
-  lr: number
-  momentum: number
-  batchSize: number
-  evalEvery: number
-  taskSeed: number
 }
 
-export interface RobustnessResult {
-  nodes: number
-  byzantine: string[]
-  /** Honest nodes with more Byzantine neighbours than their f. */
-  overrun: string[]
-  /** Smallest and largest f over honest nodes. */
-  f: [number, number]
-  meanAccuracy: number
-  minAccuracy: number
-  meanTestLoss: number
-  consensus: number
+export interface RobustnessResult extends HonestOutcome {
   /** Evaluation rounds: [round, honest mean accuracy, honest min accuracy, consensus distance]. */
   curve: Array<[number, number, number, number]>
   kappa: KappaReport
@@ -112,13 +94,7 @@ function cells (profile: Profile, options: Readonly<Record<string, unknown>>): C
           muSeed,
           f,
           rounds,
-          model: TRAINING.model,
-          localSteps: TRAINING.localSteps,
-          lr: TRAINING.lr,
-          momentum: TRAINING.momentum,
-          batchSize: TRAINING.batchSize,
-          evalEvery: TRAINING.evalEvery,
-          taskSeed: TRAINING.taskSeed
+          ...TRAINING
         }
         // One seed for all cells: the same batch order and attack randomness everywhere.
         out.push({ id: safeId(`${params.heterogeneity}-${rule}-${attack}`), params: params as unknown as Record<string, unknown>, seed: 1 })
