@@ -1,6 +1,8 @@
 // A one-line progress bar for long runs. On a terminal it redraws in place; elsewhere (CI logs,
 // pipes) it prints a plain line every `logEvery` steps so logs stay readable.
 
+import { formatDuration } from '@murmur/bench'
+
 export interface ProgressOptions {
   total: number
   /** Stream to draw on (default process.stderr). */
@@ -16,15 +18,6 @@ export interface ProgressBar {
   /** Prints a line above the bar (the bar is redrawn under it). */
   log: (line: string) => void
   done: () => void
-}
-
-function formatEta (ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) return '--:--'
-  const s = Math.round(ms / 1000)
-  const h = Math.floor(s / 3600)
-  const m = Math.floor((s % 3600) / 60)
-  const pad = (x: number): string => String(x).padStart(2, '0')
-  return h > 0 ? `${h}:${pad(m)}:${pad(s % 60)}` : `${pad(m)}:${pad(s % 60)}`
 }
 
 export function createProgressBar (options: ProgressOptions): ProgressBar {
@@ -43,7 +36,7 @@ export function createProgressBar (options: ProgressOptions): ProgressBar {
     first ??= { done, at: Date.now() }
     const rate = (done - first.done) / Math.max(1, Date.now() - first.at)
     const eta = rate > 0 ? (options.total - done) / rate : Number.NaN
-    return `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${done}/${options.total} ${text} eta ${formatEta(eta)}`
+    return `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${done}/${options.total} ${text} eta ${formatDuration(eta)}`
   }
 
   return {
