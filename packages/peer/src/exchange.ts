@@ -157,7 +157,9 @@ export function createModelExchange (node: MurmurNode, options: ExchangeOptions)
     const onTimeout = (): void => { stream.abort(new Error(`send to ${to} timed out after ${sendTimeoutMs} ms`)) }
     signal.addEventListener('abort', onTimeout, { once: true })
     try {
-      await pipe([bytes], (source) => lp.encode(source), stream.sink)
+      // it-length-prefixed refuses messages over 4 MiB by default (a 10⁶-parameter f32 model is
+      // 4 MB): the limit is the receiver's to enforce (maxFrameBytes), so the sender sets none.
+      await pipe([bytes], (source) => lp.encode(source, { maxDataLength: bytes.length }), stream.sink)
       await stream.close({ signal })
     } catch (error) {
       stream.abort(error as Error)

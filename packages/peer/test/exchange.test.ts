@@ -119,6 +119,26 @@ describe('model exchange between three nodes', () => {
   })
 })
 
+describe('models larger than it-length-prefixed\'s default 4 MiB message limit', () => {
+  test('a 1.5·10⁶-parameter f32 model (6 MB frame) arrives bit-exact', async () => {
+    const d = 1_500_000
+    const [a, b] = await Promise.all([startNode('big-a'), startNode('big-b')])
+    try {
+      const book = addressBook({ a, b })
+      const sender = createModelExchange(a, { swarm: SWARM, self: 'a', dimension: d, addressBook: book })
+      const receiver = createModelExchange(b, { swarm: SWARM, self: 'b', dimension: d, addressBook: book })
+      await sender.start()
+      await receiver.start()
+      const sent = randomVector(4, d)
+      const collecting = receiver.collect(0, ['a'], Date.now() + 10_000)
+      await sender.send('b', 0, sent)
+      assertBitExact((await collecting).get('a'), sent, 'large model')
+    } finally {
+      await Promise.all([a.stop(), b.stop()])
+    }
+  })
+})
+
 describe('refusals: a real remote sends bad bytes over the real protocol', () => {
   const READ_TIMEOUT = 600
   let peers: Record<string, Peer>

@@ -2,12 +2,16 @@ import type { Suite } from '../suite.ts'
 import { aggregators } from './aggregators.ts'
 import { convergence } from './convergence.ts'
 import { expected } from './expected.ts'
+import { network } from './network.ts'
 import { robustness } from './robustness.ts'
+import { scale } from './scale.ts'
 
 /** Every benchmark suite, by name. A new suite is one module under suites/ and one line here. */
 export const suites: ReadonlyArray<Suite<any>> = [
   convergence,
   aggregators,
   robustness,
-  expected
+  expected,
+  scale,
+  network
 ]
