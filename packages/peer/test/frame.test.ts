@@ -15,6 +15,25 @@ describe('model frame', () => {
     assert.equal(crc32(new TextEncoder().encode('123456789')), 0xcbf43926)
   })
 
+  test('crc32 agrees with the bitwise definition at every length and alignment', () => {
+    const bitwise = (bytes: Uint8Array): number => {
+      let c = 0xffffffff
+      for (const b of bytes) {
+        c ^= b
+        for (let k = 0; k < 8; k++) c = (c & 1) !== 0 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
+      }
+      return (c ^ 0xffffffff) >>> 0
+    }
+    const buffer = new Uint8Array(80)
+    for (let i = 0; i < buffer.length; i++) buffer[i] = (i * 37 + 11) & 0xff
+    for (let offset = 0; offset < 8; offset++) {
+      for (let length = 0; offset + length <= buffer.length; length++) {
+        const view = buffer.subarray(offset, offset + length)
+        assert.equal(crc32(view), bitwise(view), `offset ${offset}, length ${length}`)
+      }
+    }
+  })
+
   test('f32 round trip is exact and carries the header', () => {
     const bytes = encodeFrame({ swarm: 's1', sender: 'p7', round: 3, dtype: 'f32', params })
     assert.equal(bytes.length, 20 + 2 + 2 + 5 * 4)
