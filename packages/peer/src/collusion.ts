@@ -133,7 +133,9 @@ export function createCollusionChannel (node: MurmurNode, options: CollusionOpti
     const onTimeout = (): void => { stream.abort(new Error(`share with ${id} timed out after ${sendTimeoutMs} ms`)) }
     signal.addEventListener('abort', onTimeout, { once: true })
     try {
-      await pipe(messages, (source) => lp.encode(source), stream.sink)
+      // Model frames of large models pass the writer's 4 MiB default; the receiver enforces its bound.
+      const longest = messages.reduce((most, m) => Math.max(most, m.length), 0)
+      await pipe(messages, (source) => lp.encode(source, { maxDataLength: longest }), stream.sink)
       await stream.close({ signal })
     } catch (error) {
       stream.abort(error as Error)

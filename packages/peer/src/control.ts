@@ -17,7 +17,7 @@ const MAX_ADDRS = 32
 const MAX_ADDR_LENGTH = 512
 const MAX_REJECTION_KINDS = 32
 
-/** "I am at this round": sent every round (or on a timer) by every peer. */
+/** "I am at this round": sent by every peer in turn (`heartbeatDue`) or on a timer. */
 export interface HeartbeatMessage { type: 'heartbeat', node: string, round: number, time: number }
 /** "Node `node` is PeerId `peerId`, listening on `addrs`": only the peer itself may say so. */
 export interface MembershipMessage { type: 'membership', node: string, peerId: string, addrs: string[] }
@@ -37,6 +37,29 @@ export interface ManifestMessage { type: 'manifest', node: string, manifest: Swa
 
 export type ControlMessage = HeartbeatMessage | MembershipMessage | SummaryMessage | ManifestMessage
 export type ControlMessageType = ControlMessage['type']
+
+/**
+ * How many heartbeats a peer should have to handle per round. Gossipsub delivers every message on
+ * the topic to every subscriber, so if each of N peers heartbeats every round, each peer handles N
+ * messages per round (each checked and forwarded) and the swarm N²: that term alone made rounds of
+ * 128 peers on one machine several times slower. Peers take turns instead (`heartbeatDue`).
+ */
+export const HEARTBEATS_PER_ROUND = 16
+
+/** Rounds between two heartbeats of one peer in a swarm of `swarmSize` peers (1 up to 16 peers). */
+export function heartbeatPeriod (swarmSize: number, perRound = HEARTBEATS_PER_ROUND): number {
+  if (!(Number.isInteger(swarmSize) && swarmSize >= 1)) throw new RangeError(`swarm size must be an integer ≥ 1, got ${swarmSize}`)
+  if (!(Number.isInteger(perRound) && perRound >= 1)) throw new RangeError(`heartbeats per round must be an integer ≥ 1, got ${perRound}`)
+  return Math.ceil(swarmSize / perRound)
+}
+
+/**
+ * Whether the peer at `index` heartbeats after `round`: once every `period` rounds, staggered by
+ * index so that every round about N / period peers speak, never all of them at once.
+ */
+export function heartbeatDue (round: number, index: number, period: number): boolean {
+  return (round + index) % period === 0
+}
 
 /** The control topic of a swarm. */
 export function controlTopic (swarm: string): string {

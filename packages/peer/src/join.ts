@@ -167,6 +167,7 @@ export async function joinSwarm (options: JoinOptions): Promise<JoinResult> {
     listen: options.listen ?? ['/ip4/127.0.0.1/tcp/0'],
     ...(options.announce === undefined ? {} : { announce: options.announce }),
     open: true,
+    swarmSize: manifest.nodes + 1,
     data,
     targetDegree: degree
   })

@@ -7,7 +7,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { parseBehaviour } from './byzantine.ts'
 import { loadCheckpoint } from './checkpoint.ts'
 import { createCollusionChannel } from './collusion.ts'
-import { createControlPlane } from './control.ts'
+import { createControlPlane, heartbeatDue, heartbeatPeriod } from './control.ts'
 import { RoundEngine } from './engine.ts'
 import { createModelExchange } from './exchange.ts'
 import { loadOrCreateIdentity } from './identity.ts'
@@ -41,6 +41,8 @@ export interface PeerOptions {
   data?: NodeData
   /** The degree the node keeps up by finding new neighbours (default: its topology degree). */
   targetDegree?: number
+  /** Peers in the swarm, which sets how often this one heartbeats (default: the plan's nodes). */
+  swarmSize?: number
 }
 
 export interface RunOptions {
@@ -222,6 +224,7 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
     },
     async run (run) {
       const metricsLog = createMetricsLog(join(stateDir, 'metrics.jsonl'))
+      const beatEvery = heartbeatPeriod(options.swarmSize ?? plan.nodes.length)
       round = run.startRound
       const engine = new RoundEngine({
         self: node.id,
@@ -248,9 +251,13 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
         onRound: (metrics: RoundMetrics, params: Float32Array) => {
           round = metrics.round + 1
           metricsLog.write(metrics)
-          control.publish({ type: 'heartbeat', node: node.id, round: metrics.round, time: Date.now() })
+          if (heartbeatDue(metrics.round, node.index, beatEvery)) {
+            control.publish({ type: 'heartbeat', node: node.id, round: metrics.round, time: Date.now() })
+          }
           // Now and then the manifest too, for whoever subscribed since.
-          if (metrics.round % 10 === 0) control.publish({ type: 'manifest', node: node.id, manifest: manifestOf(plan, learner.dimension, round, open) })
+          if (heartbeatDue(metrics.round, node.index, 10 * beatEvery)) {
+            control.publish({ type: 'manifest', node: node.id, manifest: manifestOf(plan, learner.dimension, round, open) })
+          }
           run.onRound?.(metrics, params)
         }
       })

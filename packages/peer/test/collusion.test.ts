@@ -76,6 +76,26 @@ describe('collusion channel', () => {
     assert.deepEqual([...pooled.keys()], ['h2'])
   })
 
+  test('models over the 4 MiB default of length-prefixed writers are pooled whole', async () => {
+    const d = 1_200_000
+    const big = await Promise.all(['bb0', 'bb1'].map(startNode))
+    try {
+      await big[0].peerStore.merge(big[1].peerId, { multiaddrs: big[1].getMultiaddrs() })
+      await big[1].peerStore.merge(big[0].peerId, { multiaddrs: big[0].getMultiaddrs() })
+      const colluders = new Map(big.map((n, i) => [`bb${i}`, n.peerId]))
+      const pair = big.map((n, i) => createCollusionChannel(n, { swarm: SWARM, self: `bb${i}`, dimension: d, colluders }))
+      for (const ch of pair) await ch.start()
+      const model = new Float32Array(d).map((_, i) => Math.cos(i))
+      const gathering = pair[1].gather(0, Date.now() + 20_000)
+      await Promise.all([pair[0].share(0, new Map([['h1', model]])), pair[1].share(0, new Map())])
+      const pooled = await gathering
+      assert.deepEqual([...pooled.keys()], ['h1'])
+      assert.deepEqual(pooled.get('h1'), model)
+    } finally {
+      await Promise.all(big.map(async (n) => { await n.stop() }))
+    }
+  })
+
   test('a channel must be among its own colluders', () => {
     assert.throws(() => createCollusionChannel(nodes[0], { swarm: SWARM, self: 'b9', dimension: D, colluders: new Map([['b0', nodes[0].peerId]]) }), /b9 is not among its colluders/)
   })

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Message } from '@libp2p/interface'
 import { fromString, toString } from 'uint8arrays'
-import { controlTopic, createControlPlane, MAX_CONTROL_BYTES, parseControlMessage, type ControlMessage, type ControlPlane } from '../src/control.ts'
+import { controlTopic, createControlPlane, heartbeatDue, heartbeatPeriod, HEARTBEATS_PER_ROUND, MAX_CONTROL_BYTES, parseControlMessage, type ControlMessage, type ControlPlane } from '../src/control.ts'
 import { PROTOCOL_VERSION } from '../src/manifest.ts'
 import type { MurmurNode } from '../src/node.ts'
 import { sleep, startNode, until } from './helpers/net.ts'
@@ -59,6 +59,36 @@ describe('control messages', () => {
     for (const [value, reason] of bad) {
       const bytes = typeof value === 'string' ? fromString(value) : json(value)
       assert.throws(() => parseControlMessage(bytes), reason, JSON.stringify(value).slice(0, 80))
+    }
+  })
+})
+
+describe('heartbeat schedule', () => {
+  test('up to 16 peers every peer beats every round; beyond, the period grows with N', () => {
+    assert.equal(HEARTBEATS_PER_ROUND, 16)
+    for (const n of [1, 2, 8, 16]) assert.equal(heartbeatPeriod(n), 1)
+    assert.equal(heartbeatPeriod(17), 2)
+    assert.equal(heartbeatPeriod(64), 4)
+    assert.equal(heartbeatPeriod(128), 8)
+    assert.equal(heartbeatPeriod(129), 9)
+    assert.equal(heartbeatPeriod(10, 3), 4)
+    for (const bad of [0, -1, 2.5, Number.NaN]) assert.throws(() => heartbeatPeriod(bad), /swarm size/)
+    assert.throws(() => heartbeatPeriod(8, 0), /heartbeats per round/)
+  })
+
+  test('every peer beats once per period, and no round has more than the budget of speakers', () => {
+    for (let n = 1; n <= 300; n++) {
+      const period = heartbeatPeriod(n)
+      const beats = new Array<number>(n).fill(0)
+      for (let round = 0; round < 3 * period; round++) {
+        let speakers = 0
+        for (let index = 0; index < n; index++) {
+          if (heartbeatDue(round, index, period)) { speakers++; beats[index]++ }
+        }
+        assert.ok(speakers <= HEARTBEATS_PER_ROUND, `n=${n} round ${round}: ${speakers} speakers`)
+        assert.ok(speakers >= Math.floor(n / period), `n=${n} round ${round}: only ${speakers} speakers`)
+      }
+      assert.ok(beats.every((b) => b === 3), `n=${n}: beats ${beats.join(',')}`)
     }
   })
 })

@@ -147,6 +147,30 @@ describe('open-swarm services over TCP', () => {
     await assert.rejects(fetchState(caller, node.peerId, { swarm: 's', dimension: 4 }), /dimension|bytes/)
   })
 
+  test('a model over the 4 MiB default of length-prefixed writers is served whole', async () => {
+    const big = new Float32Array(1_200_000).map((_, i) => Math.sin(i))
+    const node = await startNode('big')
+    nodes.push(node)
+    const services = createOpenSwarmServices(node, {
+      self: 'a',
+      swarm: 's',
+      dimension: big.length,
+      directory: new Directory(),
+      manifest: () => manifest({ dimension: big.length }),
+      round: () => 2,
+      params: () => big,
+      addPeer: async () => {},
+      open: false
+    })
+    await services.start()
+    const caller = await startNode('big-caller')
+    nodes.push(caller)
+    await know(caller, node)
+    const state = await fetchState(caller, node.peerId, { swarm: 's', dimension: big.length })
+    assert.equal(state.params.length, big.length)
+    assert.deepEqual(state.params, big)
+  })
+
   test('neighbour requests: accepted from a later round, refused when too late, closed or the id is taken', async () => {
     const open = await serving({ open: true, round: 4 })
     const caller = await startNode('joiner')

@@ -395,9 +395,10 @@ function summarize (results: Array<CellResult<ScaleResult>>, profile: Profile): 
     notes.push(`**Scaling.** Every peer shares the machine's ${rs[0]?.workers ?? 2} cores, so even if each peer's work per round were constant the round would take time ∝ N and the round time per peer (median round ms / N) would stay flat. ` +
       `Measured: the median round grows from ${lo.medianRoundMs} ms at N = ${lo.n} to ${hi.medianRoundMs} ms at N = ${hi.n}, round time ∝ N^${round(slope, 3)} (least squares on log–log), ` +
       `and the time per peer goes from ${round(perPeer(lo), 3)} to ${round(perPeer(hi), 3)} ms (${round(perPeer(hi) / perPeer(lo), 3)}×). ` +
-      'Flat per-peer time is expected of the model exchange (a constant number of frames per peer) but not of the control plane: every peer publishes a heartbeat each round on a gossipsub topic every peer subscribes to, ' +
-      'so each peer receives N messages per round, each over several mesh links, and checks each one\'s signature once — work per peer ∝ N, per swarm ∝ N². ' +
-      'Once that term dominates, the round time per peer grows linearly in N. The "other" part grows too although a checkpoint is a fixed-size write: its file-system calls wait for the worker\'s event loop and thread pool, shared by every peer the worker hosts.')
+      'The model exchange sends a constant number of frames per peer. The control plane is a gossipsub topic every peer subscribes to, where every message reaches every peer: ' +
+      'were each peer to heartbeat every round, each would receive N messages per round and the swarm N², and the round time per peer would grow linearly in N. ' +
+      'Peers take turns instead (each every ⌈N / 16⌉ rounds), so each handles about 16 heartbeats per round at any N. ' +
+      'The "other" part (checkpoint, metrics) grows with N although a checkpoint is a fixed-size write: its file-system calls wait for the worker\'s event loop and thread pool, shared by every peer the worker hosts.')
     const late = rs.filter((r) => r.receivedFraction < 1)
     notes.push(late.length === 0
       ? `**Deadline.** Every neighbour model arrived before the ${first?.roundTimeoutMs ?? '?'} ms deadline at every size.`
