@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
-import { PNG_SIGNATURE } from '../src/plot.ts'
-import { findSuite, runSuite } from '../src/runner.ts'
-import { allFinite } from '../src/stats.ts'
+import { findSuite } from '../src/runner.ts'
 import { compareModels, f16Rounded, logTicks, MAX_RATIO, network, varintLength, type NetworkResult } from '../src/suites/network.ts'
 import type { CellResult } from '../src/suite.ts'
+import { quickRun } from './helpers/quick-run.ts'
 
 const work = mkdtempSync(join(tmpdir(), 'murmur-network-'))
 after(() => { rmSync(work, { recursive: true, force: true }) })
@@ -72,21 +71,8 @@ describe('network suite helpers', () => {
 describe('network suite, quick profile', () => {
   test('two real peers exchange every model intact; goodput and ratios are measured', async () => {
     const dir = join(work, 'network')
-    const outcome = await runSuite(findSuite('network'), { profile: 'quick', outDir: dir })
-    assert.equal(outcome.interrupted, false)
-    const summary = outcome.summary
-    assert.ok(summary !== undefined)
-    assert.deepEqual(summary.checks.filter((c) => !c.ok), [], 'every quick-profile check passes')
-    assert.ok(summary.checks.length >= 5)
+    const { summary, results } = await quickRun(findSuite('network'), dir, 5)
     assert.deepEqual(summary.plots.map((p) => p.name), ['goodput', 'time-split'])
-    for (const plot of summary.plots) {
-      assert.ok(statSync(join(dir, 'plots', `${plot.name}.svg`)).size > 1000, plot.name)
-      assert.deepEqual(readFileSync(join(dir, 'plots', `${plot.name}.png`)).subarray(0, 8), Buffer.from(PNG_SIGNATURE))
-    }
-    for (const table of summary.tables) assert.ok(existsSync(join(dir, `${table.name}.csv`)), table.name)
-    const results = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'))
-    assert.ok(allFinite(results.cells.map((c: { result: unknown }) => c.result)), 'every number in the cell results is finite')
-    assert.match(readFileSync(join(dir, 'report.md'), 'utf8'), /## Checks\n\nAll \d+ checks pass\./)
 
     const cells: NetworkResult[] = results.cells.map((c: { result: NetworkResult }) => c.result)
     assert.deepEqual(cells.map((r) => `${r.d} ${r.dtype}`), ['100000 f32', '100000 f16', '1000000 f32', '1000000 f16'])

@@ -1,34 +1,19 @@
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
-import { PNG_SIGNATURE } from '../src/plot.ts'
-import { findSuite, runSuite } from '../src/runner.ts'
-import { allFinite } from '../src/stats.ts'
+import { findSuite } from '../src/runner.ts'
 import { suites } from '../src/suites/index.ts'
+import { quickRun } from './helpers/quick-run.ts'
 
 const work = mkdtempSync(join(tmpdir(), 'murmur-suites-'))
 after(() => { rmSync(work, { recursive: true, force: true }) })
 
-/** Runs a suite's quick profile and checks what every run directory must hold. */
-async function quickRun (name: string): Promise<{ dir: string, results: any }> {
+/** Runs a suite's quick profile into its own folder. */
+async function quickRunOf (name: string): Promise<{ dir: string, results: any }> {
   const dir = join(work, name)
-  const outcome = await runSuite(findSuite(name), { profile: 'quick', outDir: dir })
-  assert.equal(outcome.interrupted, false)
-  const summary = outcome.summary
-  assert.ok(summary !== undefined)
-  assert.deepEqual(summary.checks.filter((c) => !c.ok), [], 'every quick-profile check passes')
-  assert.ok(summary.checks.length >= 3)
-  for (const plot of summary.plots) {
-    assert.ok(statSync(join(dir, 'plots', `${plot.name}.svg`)).size > 1000, plot.name)
-    assert.deepEqual(readFileSync(join(dir, 'plots', `${plot.name}.png`)).subarray(0, 8), Buffer.from(PNG_SIGNATURE))
-  }
-  for (const table of summary.tables) assert.ok(existsSync(join(dir, `${table.name}.csv`)), table.name)
-  const results = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'))
-  assert.ok(allFinite(results.cells.map((c: { result: unknown }) => c.result)), 'every number in the cell results is finite')
-  assert.match(readFileSync(join(dir, 'report.md'), 'utf8'), /## Checks\n\nAll \d+ checks pass\./)
-  return { dir, results }
+  return { dir, results: (await quickRun(findSuite(name), dir, 3)).results }
 }
 
 describe('suites', () => {
@@ -42,7 +27,7 @@ describe('suites', () => {
   })
 
   test('convergence, quick profile: slopes match 2 ln ρ, training converges', async () => {
-    const { results } = await quickRun('convergence')
+    const { results } = await quickRunOf('convergence')
     const topologies = results.cells.map((c: any) => c.result.topology)
     assert.deepEqual(topologies, ['ring', 'torus', 'erdos-renyi', 'regular', 'small-world', 'complete'])
     const ring = results.cells[0].result
@@ -53,7 +38,7 @@ describe('suites', () => {
   })
 
   test('aggregators, quick profile: every rule timed or skipped for a reason, ratios against mean', async () => {
-    const { results } = await quickRun('aggregators')
+    const { results } = await quickRunOf('aggregators')
     for (const cell of results.cells) {
       const rules = cell.result.rules
       assert.equal(rules.find((r: any) => r.rule === 'mean').ratioToMean, 1)

@@ -87,6 +87,15 @@ function readFailure (error: Error, timedOut: boolean): FrameRejection {
 }
 
 /**
+ * Send and read timeouts for a round of `roundTimeoutMs`: a longer round (a large model, a slow
+ * link) gives its sends the whole round and its senders three rounds to deliver; never less than
+ * the defaults, since a round's first send may also have to dial.
+ */
+export function exchangeTimeouts (roundTimeoutMs: number): { sendTimeoutMs: number, readTimeoutMs: number } {
+  return { sendTimeoutMs: Math.max(10_000, roundTimeoutMs), readTimeoutMs: Math.max(30_000, 3 * roundTimeoutMs) }
+}
+
+/**
  * The model exchange of one node: a ModelTransport over libp2p streams. Everything a remote
  * peer can send is caught and counted under a FrameRejection reason; nothing it does throws out
  * of the protocol handler.

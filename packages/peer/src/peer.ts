@@ -9,7 +9,7 @@ import { loadCheckpoint } from './checkpoint.ts'
 import { createCollusionChannel } from './collusion.ts'
 import { createControlPlane, heartbeatDue, heartbeatPeriod } from './control.ts'
 import { RoundEngine } from './engine.ts'
-import { createModelExchange } from './exchange.ts'
+import { createModelExchange, exchangeTimeouts } from './exchange.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import { createLearner } from './learner.ts'
 import { logger } from './log.ts'
@@ -100,7 +100,8 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
     swarm: plan.swarm,
     self: node.id,
     dimension: learner.dimension,
-    dtype: plan.options.dtype
+    dtype: plan.options.dtype,
+    ...exchangeTimeouts(plan.options.roundTimeoutMs)
   })
   await exchange.start()
   const control = createControlPlane(libp2p, { swarm: plan.swarm, self: node.id })

@@ -12,7 +12,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import * as lp from 'it-length-prefixed'
 import { fromString } from 'uint8arrays'
 import { createRng } from '@murmur/robust'
-import { createModelExchange, MODEL_PROTOCOL, type ModelExchange } from '../src/exchange.ts'
+import { createModelExchange, exchangeTimeouts, MODEL_PROTOCOL, type ModelExchange } from '../src/exchange.ts'
 import { encodeFrame, maxFrameBytes, type FrameRejection } from '../src/frame.ts'
 import { loadOrCreateIdentity } from '../src/identity.ts'
 import type { MurmurNode } from '../src/node.ts'
@@ -52,6 +52,14 @@ async function startPeers (ids: string[], options: { readTimeoutMs?: number } = 
 const stopPeers = async (peers: Record<string, Peer>): Promise<void> => {
   await Promise.all(Object.values(peers).map(async (p) => { await p.node.stop() }))
 }
+
+describe('exchange timeouts follow the round', () => {
+  test('short rounds keep the 10 s send and 30 s read defaults; long rounds stretch both', () => {
+    assert.deepEqual(exchangeTimeouts(1000), { sendTimeoutMs: 10_000, readTimeoutMs: 30_000 })
+    assert.deepEqual(exchangeTimeouts(10_000), { sendTimeoutMs: 10_000, readTimeoutMs: 30_000 })
+    assert.deepEqual(exchangeTimeouts(60_000), { sendTimeoutMs: 60_000, readTimeoutMs: 180_000 })
+  })
+})
 
 describe('model exchange between three nodes', () => {
   let peers: Record<string, Peer>

@@ -20,6 +20,19 @@ export interface TrainingParams {
 
 export const TRAINING: TrainingParams = { model: 'logistic', localSteps: 5, lr: 0.05, momentum: 0.9, batchSize: 32, evalEvery: 5, taskSeed: 0 }
 
+/** What every cell of a swarm suite names: the swarm, its data split, rule and attack, how long it trains. */
+export interface SwarmCellParams extends TrainingParams {
+  /** Topology file, and the topology's own name for reports. */
+  topology: string
+  topologyName: string
+  rule: string
+  attack: string
+  /** The partition's label, e.g. `dirichlet-1`, and the partition itself. */
+  heterogeneity: string
+  partition: PartitionSpec
+  rounds: number
+}
+
 /** What a trained swarm leaves for its honest peers. */
 export interface HonestOutcome {
   nodes: number

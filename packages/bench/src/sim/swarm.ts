@@ -8,8 +8,10 @@
 import { initBackend } from '@murmur/learn'
 import {
   consensusDistance, createLearner, createMemoryHub, isLossAwareRule, loadNodeData, parseBehaviour, RoundEngine,
-  type Learner, type MemoryTransport, type ModelTransport, type RoundMetrics, type SwarmPlan, type TaskConfig
+  type Learner, type MemoryTransport, type ModelTransport, type RoundMetrics, type SwarmOptions, type SwarmPlan, type TaskConfig
 } from '@murmur/peer'
+import type { Topology } from '@murmur/topology'
+import type { HonestOutcome, SwarmCellParams } from './common.ts'
 import { createRule, empiricalKappa, kappaBound, kappaLowerBound, type Aggregator } from '@murmur/robust'
 
 /** A 32-bit seed from a base seed and a slot (node index, draw index, ...). */
@@ -286,5 +288,39 @@ export function suiteTask (options: { model: 'logistic' | 'mlp', partition: Task
     seed: options.seed,
     ...(options.samplesPerNode === undefined ? {} : { samplesPerNode: options.samplesPerNode }),
     ...(options.hidden === undefined ? {} : { hidden: options.hidden })
+  }
+}
+
+/** How long a simulated round may wait for its models: generous, since nothing is lost in memory. */
+export const SIM_ROUND_TIMEOUT_MS = 5000
+
+/** The launch options of a swarm-suite cell: its topology and task, trained the suites' shared way. */
+export function cellLaunch (p: SwarmCellParams, topology: Topology): Omit<SwarmOptions, 'f'> {
+  return {
+    topology,
+    task: suiteTask({ model: p.model, partition: p.partition, rule: p.rule, seed: p.taskSeed }),
+    rounds: p.rounds,
+    localSteps: p.localSteps,
+    lr: p.lr,
+    momentum: p.momentum,
+    batchSize: p.batchSize,
+    rule: p.rule,
+    roundTimeoutMs: SIM_ROUND_TIMEOUT_MS,
+    evalEvery: p.evalEvery
+  }
+}
+
+/** What a simulated swarm leaves for its honest peers. */
+export function honestOutcome (plan: SwarmPlan, sim: SimResult): HonestOutcome {
+  const honestF = plan.nodes.filter((n) => !n.byzantine).map((n) => n.f)
+  return {
+    nodes: plan.nodes.length,
+    byzantine: plan.byzantine,
+    overrun: sim.overrunNodes,
+    f: [Math.min(...honestF), Math.max(...honestF)],
+    meanAccuracy: sim.final.meanAccuracy,
+    minAccuracy: sim.final.minAccuracy,
+    meanTestLoss: sim.final.meanTestLoss,
+    consensus: sim.final.consensus
   }
 }

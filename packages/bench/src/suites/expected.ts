@@ -13,15 +13,14 @@
 // Byzantine set and seed under both designs, so their difference is a paired comparison.
 
 import { planSwarm, parseBehaviour, type SwarmPlan } from '@murmur/peer'
-import type { PartitionSpec } from '@murmur/learn'
 import { createRule, maxTolerableF } from '@murmur/robust'
 import {
   degree, nodeTolerances, topologyGraph, topologySampler, worstCasePlacement, type Topology
 } from '@murmur/topology'
 import {
-  heterogeneityLabel, heterogeneityTitle, meanInterval, parseHeterogeneity, readTopologySync, TRAINING, type HonestOutcome, type MeanInterval, type TrainingParams
+  heterogeneityLabel, heterogeneityTitle, meanInterval, parseHeterogeneity, readTopologySync, TRAINING, type HonestOutcome, type MeanInterval, type SwarmCellParams
 } from '../sim/common.ts'
-import { simulateSwarm, suiteTask } from '../sim/swarm.ts'
+import { cellLaunch, honestOutcome, simulateSwarm } from '../sim/swarm.ts'
 import { allFinite, round } from '../stats.ts'
 import type { Cell, CellResult, Check, Plot, Profile, Suite, SuiteContext, Table } from '../suite.ts'
 
@@ -30,7 +29,6 @@ const DEFAULTS = {
   quick: { draws: 3, worstRuns: 1, rounds: 8 }
 } as const
 
-const ROUND_TIMEOUT_MS = 5000
 /** Seed of the Monte Carlo estimate of f_i(δ) and E|B|: fixed, since tolerances are a design decision made before any draw. */
 const TOLERANCE_SEED = 0
 const TOLERANCE_SAMPLES = 2000
@@ -41,13 +39,7 @@ export type Setting = 'mu-h' | 'worst-case'
 export type ToleranceDesign = 'global' | 'per-node'
 
 /** One trained swarm: a Byzantine set (a μ_H draw or the worst-case placement) under one tolerance design. */
-export interface ExpectedParams extends TrainingParams {
-  topology: string
-  topologyName: string
-  rule: string
-  attack: string
-  heterogeneity: string
-  partition: PartitionSpec
+export interface ExpectedParams extends SwarmCellParams {
   setting: Setting
   tolerance: ToleranceDesign
   /** f of the global design. */
@@ -59,7 +51,6 @@ export interface ExpectedParams extends TrainingParams {
   worstCount: number
   /** E_μH|B| as estimated (TOLERANCE_SAMPLES draws). */
   expectedByzantine: number
-  rounds: number
 }
 
 export type ExpectedResult = HonestOutcome
@@ -141,19 +132,10 @@ function cells (profile: Profile, options: Readonly<Record<string, unknown>>): C
 /** The swarm plan of a cell: its tolerance design and its Byzantine set. */
 export function planCell (p: ExpectedParams, topology: Topology, seed: number): SwarmPlan {
   const base = {
-    topology,
-    task: suiteTask({ model: p.model, partition: p.partition, rule: p.rule, seed: p.taskSeed }),
-    rounds: p.rounds,
-    localSteps: p.localSteps,
-    lr: p.lr,
-    momentum: p.momentum,
-    batchSize: p.batchSize,
-    rule: p.rule,
+    ...cellLaunch(p, topology),
     f: p.tolerance === 'global' ? p.globalF : 'auto' as const,
     delta: p.delta,
-    muSeed: TOLERANCE_SEED,
-    roundTimeoutMs: ROUND_TIMEOUT_MS,
-    evalEvery: p.evalEvery
+    muSeed: TOLERANCE_SEED
   }
   const graph = topologyGraph(topology)
   let byzantine: string[]
@@ -176,17 +158,7 @@ async function run (cell: Cell, context: SuiteContext): Promise<ExpectedResult> 
   const topology = readTopologySync(p.topology)
   const plan = planCell(p, topology, cell.seed)
   const sim = await simulateSwarm({ plan, seed: cell.seed, signal: context.signal, progress: context.progress, kappa: false })
-  const honestF = plan.nodes.filter((n) => !n.byzantine).map((n) => n.f)
-  return {
-    nodes: plan.nodes.length,
-    byzantine: plan.byzantine,
-    overrun: plan.overrun,
-    f: [Math.min(...honestF), Math.max(...honestF)],
-    meanAccuracy: sim.final.meanAccuracy,
-    minAccuracy: sim.final.minAccuracy,
-    meanTestLoss: sim.final.meanTestLoss,
-    consensus: sim.final.consensus
-  }
+  return honestOutcome(plan, sim)
 }
 
 const num = (v: number | null | undefined, digits = 4): number | null => v === null || v === undefined || !Number.isFinite(v) ? null : round(v, digits)

@@ -7,12 +7,11 @@
 // the empirical κ of the rule at every honest aggregation next to seed 001's closed-form κ.
 
 import { parseBehaviour, planSwarm } from '@murmur/peer'
-import type { PartitionSpec } from '@murmur/learn'
 import { createRule } from '@murmur/robust'
 import {
-  heterogeneityLabel, heterogeneityTitle, parseHeterogeneity, readTopologySync, safeId, splitSpecList, TRAINING, type HonestOutcome, type TrainingParams
+  heterogeneityLabel, heterogeneityTitle, parseHeterogeneity, readTopologySync, safeId, splitSpecList, TRAINING, type HonestOutcome, type SwarmCellParams
 } from '../sim/common.ts'
-import { simulateSwarm, suiteTask, type KappaReport } from '../sim/swarm.ts'
+import { cellLaunch, honestOutcome, simulateSwarm, type KappaReport } from '../sim/swarm.ts'
 import { allFinite, round } from '../stats.ts'
 import type { Cell, CellResult, Check, Plot, Profile, Suite, SuiteContext, Table } from '../suite.ts'
 
@@ -23,7 +22,6 @@ const DEFAULTS = {
 
 /** The learning setting of every cell: logistic regression on MNIST, short local phases. */
 /** Memory delivery is immediate; the deadline only guards against a stuck round. */
-const ROUND_TIMEOUT_MS = 5000
 /** Honest mean accuracy every IID cell without an attack must reach (logistic regression reaches ~0.85 in 10 rounds). */
 const NO_ATTACK_FLOOR = 0.75
 /** Empirical κ below this is drawn at this value on the log axis (NNM often reaches the honest mean exactly). */
@@ -32,17 +30,10 @@ const KAPPA_FLOOR = 1e-4
 const THEORY = ['κ of seed 001', 'lower bound f/(n − 2f)'] as const
 const PALETTE = ['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#ff9da6', '#9d755d', '#bab0ac']
 
-export interface RobustnessParams extends TrainingParams {
-  topology: string
-  topologyName: string
-  rule: string
-  attack: string
-  heterogeneity: string
-  partition: PartitionSpec
+export interface RobustnessParams extends SwarmCellParams {
   byzantineCount: number
   muSeed: number
   f: number | 'auto'
-  rounds: number
 }
 
 export interface RobustnessResult extends HonestOutcome {
@@ -108,31 +99,14 @@ async function run (cell: Cell, context: SuiteContext): Promise<RobustnessResult
   const p = cell.params as unknown as RobustnessParams
   const topology = readTopologySync(p.topology)
   const plan = planSwarm({
-    topology,
-    task: suiteTask({ model: p.model, partition: p.partition, rule: p.rule, seed: p.taskSeed }),
-    rounds: p.rounds,
-    localSteps: p.localSteps,
-    lr: p.lr,
-    momentum: p.momentum,
-    batchSize: p.batchSize,
-    rule: p.rule,
+    ...cellLaunch(p, topology),
     f: p.f,
     ...(p.attack === 'none' ? {} : { attack: p.attack, byzantineCount: p.byzantineCount }),
-    muSeed: p.muSeed,
-    roundTimeoutMs: ROUND_TIMEOUT_MS,
-    evalEvery: p.evalEvery
+    muSeed: p.muSeed
   })
   const sim = await simulateSwarm({ plan, seed: cell.seed, signal: context.signal, progress: context.progress })
-  const honestF = plan.nodes.filter((n) => !n.byzantine).map((n) => n.f)
   return {
-    nodes: plan.nodes.length,
-    byzantine: plan.byzantine,
-    overrun: sim.overrunNodes,
-    f: [Math.min(...honestF), Math.max(...honestF)],
-    meanAccuracy: sim.final.meanAccuracy,
-    minAccuracy: sim.final.minAccuracy,
-    meanTestLoss: sim.final.meanTestLoss,
-    consensus: sim.final.consensus,
+    ...honestOutcome(plan, sim),
     curve: sim.rounds.map((r) => [r.round + 1, round(r.meanAccuracy, 5), round(r.minAccuracy, 5), round(r.consensus, 5)]),
     kappa: sim.kappa,
     mixes: sim.mixes
