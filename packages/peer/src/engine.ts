@@ -1,7 +1,8 @@
 // The round engine: one node's gossip learning loop, the same over libp2p or the in-memory hub.
 //
 //   round t (honest): train K steps → θ(t+½) → send to every neighbour → collect until the
-//   deadline → mix [own, ...received] with the robust rule → θ(t+1) → checkpoint → metrics.
+//   deadline → mix [own, ...received] with the robust rule → θ(t+1) → checkpoint (written while
+//   the next round runs) → metrics.
 //
 // A Byzantine node runs the same loop but its behaviour decides what goes out: a model-space
 // attack first collects its honest neighbours' models (with part of the timeout), pools them with
@@ -198,6 +199,8 @@ export class RoundEngine {
   private readonly honestNeighbours: readonly string[]
   private readonly frameBytes: number
   private readonly summary: EngineSummary
+  /** The checkpoint write in flight, if any (see checkpoint). */
+  private writing: Promise<void> = Promise.resolve()
 
   constructor (options: RoundEngineOptions) {
     this.options = options
@@ -276,6 +279,7 @@ export class RoundEngine {
       options.metrics?.(metrics)
       options.onRound?.(metrics, options.learner.getParams())
     }
+    await this.writing
     summary.rejected = { ...options.transport.rejections() }
     log('%s: ran rounds %d..%d%s', options.self, start, summary.lastRound, summary.interrupted ? ' (interrupted)' : '')
     return { ...summary, mixes: { ...summary.mixes } }
@@ -559,15 +563,20 @@ export class RoundEngine {
     return { mix, f }
   }
 
+  /**
+   * Starts writing round t's checkpoint and returns once the state is captured; the write (and
+   * its fsyncs) goes on while the next round trains and waits for models. One write at a time,
+   * in round order: this waits for the previous one first, and run() for the last before it
+   * returns, so a stopped engine always leaves its last completed round on disk.
+   */
   private async checkpoint (t: number): Promise<void> {
     const { checkpointDir, learner, self } = this.options
     if (checkpointDir === undefined) return
+    await this.writing
     const { momentum, step } = learner.optimizerState()
-    try {
-      await saveCheckpoint(checkpointDir, { round: t, params: learner.getParams(), momentum, step, meta: { node: self, rule: this.rule.name } })
-    } catch (error) {
-      log.error('%s: round %d: checkpoint not written: %s', self, t, (error as Error).message)
-    }
+    // saveCheckpoint encodes its data before its first await: what is written is this round's state.
+    this.writing = saveCheckpoint(checkpointDir, { round: t, params: learner.getParams(), momentum, step, meta: { node: self, rule: this.rule.name } })
+      .catch((error: Error) => { log.error('%s: round %d: checkpoint not written: %s', self, t, error.message) })
   }
 }
 

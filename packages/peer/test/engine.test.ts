@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
 import { isLossAwareRule, lossGaps, RoundEngine } from '../src/engine.ts'
+import { loadCheckpoint } from '../src/checkpoint.ts'
 import { createQuadraticLearner } from '../src/learner.ts'
 import { createMemoryHub } from '../src/memory-transport.ts'
 import type { Aggregator } from '@murmur/robust'
@@ -196,6 +197,29 @@ describe('round engine: checkpoints and loss-aware rules', () => {
       assert.deepEqual(second.params.get(id), unbroken.params.get(id), id)
     }
     assert.deepEqual(second.metrics.filter((m) => m.node === 'p0').map((m) => m.round), [4, 5, 6, 7])
+  })
+
+  test('checkpoints are written behind the rounds, yet the last round is on disk when run() returns', async () => {
+    const hub = createMemoryHub({ dimension: 3 })
+    const dirs = { a: join(scratch, 'behind-a'), b: join(scratch, 'behind-b') }
+    const engines = (['a', 'b'] as const).map((id) => {
+      const learner = createQuadraticLearner({ target: Float32Array.of(1, 2, 3), initial: Float32Array.of(id === 'a' ? 5 : -5, 0, 0) })
+      return {
+        learner,
+        engine: new RoundEngine({
+          self: id, neighbours: [id === 'a' ? 'b' : 'a'], transport: hub.transport(id), learner,
+          rule: 'mean', tolerance: { kind: 'global', f: 0 }, localSteps: 1, roundTimeoutMs: 5000, rounds: 6, checkpointDir: dirs[id]
+        })
+      }
+    })
+    await Promise.all(engines.map(async ({ engine }) => await engine.run()))
+    for (const [k, id] of (['a', 'b'] as const).entries()) {
+      const saved = await loadCheckpoint(dirs[id])
+      assert.ok(saved !== undefined, id)
+      assert.equal(saved.round, 5, id)
+      assert.deepEqual(saved.params, engines[k].learner.getParams(), id)
+      assert.equal(saved.fallback, false)
+    }
   })
 
   test('aborting mid-round drops the round: the checkpoint of the last completed one stands', async () => {
