@@ -59,6 +59,12 @@ export interface MurmurPeer {
   resumeRound: () => number
   /** Learns where every other peer listens (and who colludes, for a Byzantine peer). */
   connect: (book: readonly PeerAddress[]) => Promise<void>
+  /**
+   * Opens the connections to its topology neighbours (after connect). Left to round 0's sends, a
+   * whole swarm's noise handshakes fall inside the first round's deadline: at 128 peers on one
+   * machine that round lost a third of its models.
+   */
+  dialNeighbours: () => Promise<void>
   run: (options: RunOptions) => Promise<PeerFinal>
   stop: () => Promise<void>
   /** Parameters of the model. */
@@ -84,7 +90,6 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
   const { plan, node, stateDir } = options
   const log = logger(`peer:${node.id}`)
   const privateKey = await loadOrCreateIdentity(stateDir)
-  const libp2p = await createMurmurNode({ privateKey, listen: options.listen, ...(options.announce === undefined ? {} : { announce: options.announce }) })
   const behaviour = node.byzantine ? parseBehaviour(plan.options.attack) : undefined
   const loaded = options.data ?? await loadNodeData(plan.options.task, node.index, plan.nodes.length)
   const data = plan.options.initialization === 'independent'
@@ -96,6 +101,18 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
     // Each node its own batch order; the model seed (shared initial parameters) is in data.model.
     trainer: { lr: plan.options.lr, momentum: plan.options.momentum, batchSize: plan.options.batchSize, seed: seed * 100_003 + node.index }
   })
+  // The node starts listening last, and a setup step that fails stops it again: a peer that could
+  // not be built leaves no listener (nor its event-loop handles) behind.
+  const libp2p = await createMurmurNode({ privateKey, listen: options.listen, ...(options.announce === undefined ? {} : { announce: options.announce }) })
+  const orStop = async <T>(step: Promise<T>): Promise<T> => {
+    try {
+      return await step
+    } catch (error) {
+      try { await libp2p.stop() } catch {}
+      learner.dispose()
+      throw error
+    }
+  }
   const exchange = createModelExchange(libp2p, {
     swarm: plan.swarm,
     self: node.id,
@@ -103,10 +120,10 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
     dtype: plan.options.dtype,
     ...exchangeTimeouts(plan.options.roundTimeoutMs)
   })
-  await exchange.start()
+  await orStop(exchange.start())
   const control = createControlPlane(libp2p, { swarm: plan.swarm, self: node.id })
-  await control.start()
-  const checkpoint = await loadCheckpoint(stateDir)
+  await orStop(control.start())
+  const checkpoint = await orStop(loadCheckpoint(stateDir))
   let collusion: ReturnType<typeof createCollusionChannel> | undefined
   const graph = new Map(plan.nodes.map((n) => [n.id, n.neighbours]))
   const open = options.open ?? false
@@ -153,7 +170,7 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
     addPeer: async (id, entry) => { await exchange.addPeer(id, entry) },
     open
   })
-  await services.start()
+  await orStop(services.start())
   control.on('membership', (m) => { directory.bind({ id: m.node, peerId: m.peerId, addrs: m.addrs }) })
   control.on('heartbeat', (m) => { directory.heard(m.node, m.round) })
   log('listening on %s', libp2p.getMultiaddrs().map(String).join(', '))
@@ -219,21 +236,21 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
         collusion = createCollusionChannel(libp2p, { swarm: plan.swarm, self: node.id, dimension: learner.dimension, colluders })
         await collusion.start()
       }
-      // Open the neighbour connections now rather than in round 0's sends: a whole swarm doing its
-      // noise handshakes inside the first round's deadline lost a third of that round's models at
-      // 128 peers. Each pair is dialled once, from its smaller id; a failure only means round 0 dials.
+      const self = entries.get(node.id)
+      if (self !== undefined) control.publish({ type: 'membership', node: node.id, peerId: libp2p.peerId.toString(), addrs: self.multiaddrs.map(String) })
+      control.publish({ type: 'manifest', node: node.id, manifest: manifestOf(plan, learner.dimension, round, open) })
+    },
+    async dialNeighbours () {
+      // Each pair is dialled once, from its smaller id; a failure only means round 0 dials.
       await Promise.all(node.neighbours.filter((id) => id > node.id).map(async (id) => {
-        const entry = entries.get(id)
+        const entry = directory.get(id)
         if (entry === undefined) return
         try {
-          await libp2p.dial(entry.peerId, { signal: AbortSignal.timeout(10_000) })
+          await libp2p.dial(peerIdFromString(entry.peerId), { signal: AbortSignal.timeout(10_000) })
         } catch (error) {
           log('could not dial neighbour %s before the first round: %s', id, (error as Error).message)
         }
       }))
-      const self = entries.get(node.id)
-      if (self !== undefined) control.publish({ type: 'membership', node: node.id, peerId: libp2p.peerId.toString(), addrs: self.multiaddrs.map(String) })
-      control.publish({ type: 'manifest', node: node.id, manifest: manifestOf(plan, learner.dimension, round, open) })
     },
     async run (run) {
       const metricsLog = createMetricsLog(join(stateDir, 'metrics.jsonl'))

@@ -44,7 +44,9 @@ async function init (message: Extract<ToWorker, { type: 'init' }>): Promise<void
 }
 
 async function start (message: Extract<ToWorker, { type: 'start' }>): Promise<void> {
+  // Every peer here knows the book before any dials: a model from a peer not yet in the book is refused.
   for (const peer of peers) await peer.connect(message.book)
+  await Promise.all(peers.map(async (peer) => { await peer.dialNeighbours() }))
   const finals = await Promise.all(peers.map(async (peer) => await peer.run({
     startRound: message.startRound,
     signal: controller.signal,
