@@ -33,6 +33,20 @@ export interface SwarmCellParams extends TrainingParams {
   rounds: number
 }
 
+/** The fields of a swarm-suite cell that name its swarm, trained the suites' shared way. */
+export function swarmCell (options: { topologyPath: string, topology: Topology, rule: string, attack: string, partition: PartitionSpec, rounds: number }): SwarmCellParams {
+  return {
+    topology: options.topologyPath,
+    topologyName: options.topology.name,
+    rule: options.rule,
+    attack: options.attack,
+    heterogeneity: heterogeneityLabel(options.partition),
+    partition: options.partition,
+    rounds: options.rounds,
+    ...TRAINING
+  }
+}
+
 /** What a trained swarm leaves for its honest peers. */
 export interface HonestOutcome {
   nodes: number

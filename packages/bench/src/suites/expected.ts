@@ -18,7 +18,7 @@ import {
   degree, nodeTolerances, topologyGraph, topologySampler, worstCasePlacement, type Topology
 } from '@murmur/topology'
 import {
-  heterogeneityLabel, heterogeneityTitle, meanInterval, parseHeterogeneity, readTopologySync, TRAINING, type HonestOutcome, type MeanInterval, type SwarmCellParams
+  heterogeneityTitle, meanInterval, parseHeterogeneity, readTopologySync, swarmCell, type HonestOutcome, type MeanInterval, type SwarmCellParams
 } from '../sim/common.ts'
 import { cellLaunch, honestOutcome, simulateSwarm } from '../sim/swarm.ts'
 import { allFinite, round } from '../stats.ts'
@@ -103,18 +103,11 @@ function cells (profile: Profile, options: Readonly<Record<string, unknown>>): C
   const rounds = positiveInteger('rounds', options.rounds, defaults.rounds)
   const d = design(topology, rule, givenF, delta)
   const base = {
-    topology: topologyPath,
-    topologyName: topology.name,
-    rule,
-    attack,
-    heterogeneity: heterogeneityLabel(partition),
-    partition,
+    ...swarmCell({ topologyPath, topology, rule, attack, partition, rounds }),
     globalF: d.globalF,
     delta,
     worstCount: Math.round(d.expectedByzantine),
-    expectedByzantine: round(d.expectedByzantine, 4),
-    rounds,
-    ...TRAINING
+    expectedByzantine: round(d.expectedByzantine, 4)
   }
   const out: Cell[] = []
   const add = (setting: Setting, run: number): void => {

@@ -9,7 +9,7 @@
 import { parseBehaviour, planSwarm } from '@murmur/peer'
 import { createRule } from '@murmur/robust'
 import {
-  heterogeneityLabel, heterogeneityTitle, parseHeterogeneity, readTopologySync, safeId, splitSpecList, TRAINING, type HonestOutcome, type SwarmCellParams
+  heterogeneityTitle, parseHeterogeneity, readTopologySync, safeId, splitSpecList, swarmCell, type HonestOutcome, type SwarmCellParams
 } from '../sim/common.ts'
 import { cellLaunch, honestOutcome, simulateSwarm, type KappaReport } from '../sim/swarm.ts'
 import { allFinite, round } from '../stats.ts'
@@ -74,19 +74,7 @@ function cells (profile: Profile, options: Readonly<Record<string, unknown>>): C
   for (const partition of partitions) {
     for (const rule of rules) {
       for (const attack of attacks) {
-        const params: RobustnessParams = {
-          topology: topologyPath,
-          topologyName: topology.name,
-          rule,
-          attack,
-          heterogeneity: heterogeneityLabel(partition),
-          partition,
-          byzantineCount,
-          muSeed,
-          f,
-          rounds,
-          ...TRAINING
-        }
+        const params: RobustnessParams = { ...swarmCell({ topologyPath, topology, rule, attack, partition, rounds }), byzantineCount, muSeed, f }
         // One seed for all cells: the same batch order and attack randomness everywhere.
         out.push({ id: safeId(`${params.heterogeneity}-${rule}-${attack}`), params: params as unknown as Record<string, unknown>, seed: 1 })
       }
