@@ -49,6 +49,15 @@ describe('model frame', () => {
     for (let j = 0; j < params.length; j++) assert.equal(frame.params[j], Math.f16round(params[j]))
   })
 
+  test('f16 frames decode the same at any payload alignment (ids of odd and even length)', () => {
+    const values = Float32Array.from({ length: 257 }, (_, j) => Math.sin(j) * 100)
+    for (const sender of ['p', 'p7', 'p77', 'p777']) {
+      const bytes = encodeFrame({ swarm: 's1', sender, round: 4, dtype: 'f16', params: values })
+      const frame = decodeFrame(bytes, { ...expect, dimension: values.length })
+      for (let j = 0; j < values.length; j++) assert.equal(frame.params[j], Math.f16round(values[j]), `${sender}[${j}]`)
+    }
+  })
+
   test('every kind of bad frame is rejected with its reason', () => {
     const good = encodeFrame({ swarm: 's1', sender: 'p7', round: 3, dtype: 'f32', params })
     rejects(encodeFrame({ swarm: 'other', sender: 'p7', round: 3, dtype: 'f32', params }), 'wrong-swarm')
@@ -68,3 +77,4 @@ describe('model frame', () => {
     rejects(new Uint8Array(maxFrameBytes(5) + 1), 'oversized')
   })
 })
+
