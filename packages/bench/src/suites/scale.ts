@@ -398,6 +398,7 @@ function summarize (results: Array<CellResult<ScaleResult>>, profile: Profile): 
       'The model exchange sends a constant number of frames per peer. The control plane is a gossipsub topic every peer subscribes to, where every message reaches every peer: ' +
       'were each peer to heartbeat every round, each would receive N messages per round and the swarm N², and the round time per peer would grow linearly in N. ' +
       'Peers take turns instead (each every ⌈N / 16⌉ rounds), so each handles about 16 heartbeats per round at any N. ' +
+      'Connections are opened before round 0 (each peer dials its neighbours), so the swarm\'s noise handshakes do not eat into the first rounds\' deadlines. ' +
       'The "other" part (checkpoint, metrics) grows with N although a checkpoint is a fixed-size write: its file-system calls wait for the worker\'s event loop and thread pool, shared by every peer the worker hosts.')
     const late = rs.filter((r) => r.receivedFraction < 1)
     notes.push(late.length === 0
