@@ -11,6 +11,7 @@ import * as lp from 'it-length-prefixed'
 import { pipe } from 'it-pipe'
 import { fromString, toString } from 'uint8arrays'
 import { decodeFrame, encodeFrame, maxFrameBytes } from './frame.ts'
+import { lengthPrefixed } from './length-prefix.ts'
 import { logger, type Logger } from './log.ts'
 import { waitForRound, type RoundWaiter } from './wait.ts'
 import type { MurmurNode } from './node.ts'
@@ -133,9 +134,7 @@ export function createCollusionChannel (node: MurmurNode, options: CollusionOpti
     const onTimeout = (): void => { stream.abort(new Error(`share with ${id} timed out after ${sendTimeoutMs} ms`)) }
     signal.addEventListener('abort', onTimeout, { once: true })
     try {
-      // Model frames of large models pass the writer's 4 MiB default; the receiver enforces its bound.
-      const longest = messages.reduce((most, m) => Math.max(most, m.length), 0)
-      await pipe(messages, (source) => lp.encode(source, { maxDataLength: longest }), stream.sink)
+      await pipe(messages, lengthPrefixed, stream.sink)
       await stream.close({ signal })
     } catch (error) {
       stream.abort(error as Error)

@@ -8,6 +8,7 @@ import * as lp from 'it-length-prefixed'
 import { pipe } from 'it-pipe'
 import { encodeFrame, maxFrameBytes, type Dtype, type FrameRejection } from './frame.ts'
 import { Inbox } from './inbox.ts'
+import { lengthPrefixed } from './length-prefix.ts'
 import { logger, type Logger } from './log.ts'
 import type { MurmurNode } from './node.ts'
 import type { ModelTransport } from './types.ts'
@@ -166,9 +167,7 @@ export function createModelExchange (node: MurmurNode, options: ExchangeOptions)
     const onTimeout = (): void => { stream.abort(new Error(`send to ${to} timed out after ${sendTimeoutMs} ms`)) }
     signal.addEventListener('abort', onTimeout, { once: true })
     try {
-      // it-length-prefixed refuses messages over 4 MiB by default (a 10⁶-parameter f32 model is
-      // 4 MB): the limit is the receiver's to enforce (maxFrameBytes), so the sender sets none.
-      await pipe([bytes], (source) => lp.encode(source, { maxDataLength: bytes.length }), stream.sink)
+      await pipe([bytes], lengthPrefixed, stream.sink)
       await stream.close({ signal })
     } catch (error) {
       stream.abort(error as Error)

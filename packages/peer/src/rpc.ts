@@ -7,6 +7,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import * as lp from 'it-length-prefixed'
 import { pipe } from 'it-pipe'
 import { fromString, toString } from 'uint8arrays'
+import { lengthPrefixed } from './length-prefix.ts'
 import type { Logger } from './log.ts'
 import type { MurmurNode } from './node.ts'
 
@@ -36,8 +37,7 @@ export async function call (node: MurmurNode, peer: PeerId | Multiaddr, protocol
   signal.addEventListener('abort', onAbort, { once: true })
   try {
     // Write the request and half-close, then read the response on the same stream.
-    // The reader bounds what it accepts; the writer's own limit (4 MiB by default) must not.
-    await pipe([request], (source) => lp.encode(source, { maxDataLength: request.length }), stream.sink)
+    await pipe([request], lengthPrefixed, stream.sink)
     return await readOne(stream, options.maxBytes ?? MAX_JSON_BYTES)
   } catch (error) {
     stream.abort(error as Error)
@@ -75,8 +75,7 @@ export async function serve (node: MurmurNode, protocol: string, handler: RpcHan
     ;(async () => {
       const request = await readOne(stream, options.maxBytes ?? MAX_JSON_BYTES)
       const response = await handler(request, connection)
-      // A state answer is a whole model frame, past the writer's 4 MiB default for large models.
-      await pipe([response], (source) => lp.encode(source, { maxDataLength: response.length }), stream.sink)
+      await pipe([response], lengthPrefixed, stream.sink)
     })().catch((error: Error) => {
       options.log('%s request from %p refused: %s', protocol, connection.remotePeer, error.message)
       options.onError?.(error)
