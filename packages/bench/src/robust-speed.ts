@@ -21,6 +21,7 @@ import * as robust from '@murmur/robust'
 import {
   callOptions, exposeGc, measureCallMemory, normalInputs, prepareCase, selectCases, timeCall, wasmMemoryMB
 } from './rule-timing.ts'
+import { sizeList } from './options.ts'
 
 interface Cell {
   rule: string
@@ -42,15 +43,6 @@ interface Cell {
   skipped?: string
 }
 
-function parseList (value: string | undefined, fallback: number[]): number[] {
-  if (value === undefined) return fallback
-  return value.split(',').map((s) => {
-    const v = Number(s.trim())
-    if (!Number.isFinite(v) || v <= 0) throw new Error(`not a positive number: '${s}'`)
-    return Math.round(v)
-  })
-}
-
 function main (): void {
   const { values } = parseArgs({
     options: {
@@ -64,9 +56,9 @@ function main (): void {
     }
   })
   const quick = values.quick === true
-  const ns = parseList(values.n, quick ? [8, 32] : [8, 16, 32])
-  const ds = parseList(values.d, quick ? [1e5] : [1e5, 1e6])
-  const runs = parseList(values.runs, [quick ? 3 : 5])[0]
+  const ns = sizeList(values.n, 'n', quick ? [8, 32] : [8, 16, 32])
+  const ds = sizeList(values.d, 'd', quick ? [1e5] : [1e5, 1e6])
+  const runs = sizeList(values.runs, 'runs', [quick ? 3 : 5])[0]
   const cases = selectCases(values.rules?.split(',').map((s) => s.trim()))
   const assumeFinite = values['check-finite'] !== true
   const gc = exposeGc()

@@ -84,3 +84,20 @@ export function decades (values: readonly number[]): number[] {
   const hi = Math.ceil(Math.log10(Math.max(...positive)))
   return Array.from({ length: hi - lo + 1 }, (_, k) => Number(`1e${lo + k}`))
 }
+
+/** d as `1e6` when it is a power of ten, else its digits: for labels and cell ids. */
+export function exp10 (d: number): string {
+  const e = Math.log10(d)
+  return Number.isInteger(e) ? `1e${e}` : String(d)
+}
+
+/** 1-2-3-5-7 ticks spanning the positive values: a log axis that is readable over less than a decade. */
+export function logTicks (values: readonly number[]): number[] {
+  const ticks = decades(values).flatMap((p) => [p, 2 * p, 3 * p, 5 * p, 7 * p]).map((v) => round(v, 3))
+  const positive = values.filter((v) => v > 0 && Number.isFinite(v))
+  if (positive.length === 0) return ticks
+  const lo = Math.min(...positive); const hi = Math.max(...positive)
+  const inside = ticks.filter((t) => t >= lo && t <= hi)
+  // Keep one tick beyond each end so the axis is never blank over a narrow range.
+  return [...ticks.filter((t) => t < lo).slice(-1), ...inside, ...ticks.filter((t) => t > hi).slice(0, 1)]
+}

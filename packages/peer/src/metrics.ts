@@ -1,7 +1,7 @@
 // A peer's metrics file: one JSON line per round. Each line is handed to the OS as soon as it is
 // written (a synchronous append), so Ctrl-C or a crash loses at most the round in progress.
 
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { RoundMetrics } from './types.ts'
 
@@ -29,4 +29,10 @@ export function createMetricsLog (path: string): MetricsLog {
       fd = undefined
     }
   }
+}
+
+/** Every record of a metrics file, in the order written; none when the file does not exist. */
+export function readMetricsLog (path: string): RoundMetrics[] {
+  if (!existsSync(path)) return []
+  return readFileSync(path, 'utf8').split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as RoundMetrics)
 }

@@ -6,7 +6,7 @@ import { after, describe, test } from 'node:test'
 import {
   CheckpointError, decodeCheckpoint, encodeCheckpoint, loadCheckpoint, resumeRound, saveCheckpoint
 } from '../src/checkpoint.ts'
-import { createMetricsLog } from '../src/metrics.ts'
+import { createMetricsLog, readMetricsLog } from '../src/metrics.ts'
 import type { RoundMetrics } from '../src/types.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'murmur-checkpoint-'))
@@ -103,5 +103,18 @@ describe('metrics log', () => {
     again.write(metrics(2))
     again.close()
     assert.deepEqual(readFileSync(path, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as RoundMetrics).round), [0, 1, 2])
+  })
+
+  test('readMetricsLog gives back every record written, and nothing for a missing file', () => {
+    const path = join(freshDir(), 'metrics.jsonl')
+    const log = createMetricsLog(path)
+    const records = [0, 1, 2].map((round): RoundMetrics => ({
+      node: 'p3', round, byzantine: false, trainLoss: 0.1 * round, received: 1, neighbours: 2, f: 0, mix: 'degraded', bytesSent: 8,
+      sendFailures: round, rejected: {}, computeMs: 1, communicateMs: 1, aggregateMs: 1, roundMs: 3
+    }))
+    for (const r of records) log.write(r)
+    log.close()
+    assert.deepEqual(readMetricsLog(path), records)
+    assert.deepEqual(readMetricsLog(join(freshDir(), 'absent.jsonl')), [])
   })
 })

@@ -292,7 +292,7 @@ export function suiteTask (options: { model: 'logistic' | 'mlp', partition: Task
 }
 
 /** How long a simulated round may wait for its models: generous, since nothing is lost in memory. */
-export const SIM_ROUND_TIMEOUT_MS = 5000
+const SIM_ROUND_TIMEOUT_MS = 5000
 
 /** The launch options of a swarm-suite cell: its topology and task, trained the suites' shared way. */
 export function cellLaunch (p: SwarmCellParams, topology: Topology): Omit<SwarmOptions, 'f'> {

@@ -8,7 +8,8 @@ import * as robust from '@murmur/robust'
 import {
   buildRule, callOptions, caseLabel, exposeGc, measureCallMemory, normalInputs, prepareCase, RULE_CASES, selectCases, timeCall, type PreparedCase
 } from '../rule-timing.ts'
-import { allFinite, decades, median, round } from '../stats.ts'
+import { sizeList } from '../options.ts'
+import { allFinite, decades, exp10, median, round } from '../stats.ts'
 import type { Cell, CellResult, Check, Plot, Profile, Suite, Table } from '../suite.ts'
 
 interface Params {
@@ -43,20 +44,6 @@ export interface AggregatorsResult {
   f: number
   runs: number
   rules: RuleTiming[]
-}
-
-function parseList (value: unknown, name: string, fallback: number[]): number[] {
-  if (value === undefined) return fallback
-  return String(value).split(',').map((s) => {
-    const v = Number(s.trim())
-    if (!Number.isFinite(v) || v < 1) throw new Error(`--${name}: expected positive numbers (e.g. 1e5), got "${s}"`)
-    return Math.round(v)
-  })
-}
-
-const exp10 = (d: number): string => {
-  const e = Math.log10(d)
-  return Number.isInteger(e) ? `1e${e}` : String(d)
 }
 
 const isTimed = (c: PreparedCase): c is Extract<PreparedCase, { rule: robust.Aggregator }> => c.skipped === undefined
@@ -261,8 +248,8 @@ export const aggregators: Suite<AggregatorsResult> = {
     const labels = rules.map(caseLabel)
     // The ratio needs its baseline: mean is always timed.
     if (!labels.includes('mean')) labels.unshift('mean')
-    const ns = parseList(options.n, 'n', quick ? [8, 16] : [8, 16, 32])
-    const ds = parseList(options.d, 'd', quick ? [1e4] : [1e4, 1e5, 1e6])
+    const ns = sizeList(options.n, 'n', quick ? [8, 16] : [8, 16, 32])
+    const ds = sizeList(options.d, 'd', quick ? [1e4] : [1e4, 1e5, 1e6])
     const runs = options.runs === undefined ? (quick ? 5 : 9) : Number(options.runs)
     if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs: expected an integer ≥ 1, got ${String(options.runs)}`)
     const cells: Cell[] = []

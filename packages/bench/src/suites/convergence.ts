@@ -17,6 +17,7 @@ import {
   complete, denseMixingMatrix, denseSymmetricEigenvalues, erdosRenyi, metropolisHastings, mixingSpectrum, randomRegular, ring, torus, wattsStrogatz,
   type Graph, type MixingMatrix
 } from '@murmur/topology'
+import { listOption } from '../options.ts'
 import { allFinite, decades, leastSquares, round, spearman, thin } from '../stats.ts'
 import type { Cell, CellResult, Check, Plot, Profile, Suite, SuiteContext, Table } from '../suite.ts'
 
@@ -284,13 +285,6 @@ async function runTraining (g: Graph, train: NonNullable<Params['train']>, seed:
   } finally {
     for (const l of learners) l.dispose()
   }
-}
-
-function listOption (value: unknown, name: string): string[] | undefined {
-  if (value === undefined) return undefined
-  const items = String(value).split(',').map((s) => s.trim()).filter((s) => s !== '')
-  if (items.length === 0) throw new Error(`--${name}: empty list`)
-  return items
 }
 
 function parseTopologies (value: unknown): TopologyKind[] {

@@ -12,7 +12,8 @@ import {
   type Dtype, type ModelExchange, type MurmurNode
 } from '@murmur/peer'
 import { createRng } from '@murmur/robust'
-import { allFinite, decades, median, round } from '../stats.ts'
+import { listOption, sizeList } from '../options.ts'
+import { allFinite, exp10, logTicks, median, round } from '../stats.ts'
 import type { Cell, CellResult, Check, Plot, Profile, Suite, SuiteContext, Table } from '../suite.ts'
 
 /** The baseline protocol: the receiver counts bytes and nothing else. */
@@ -24,14 +25,13 @@ const DTYPES: readonly Dtype[] = ['f32', 'f16']
 /** A transfer that has not finished by then fails the cell (a 40 MB frame takes well under 1 s). */
 const TRANSFER_TIMEOUT_MS = 120_000
 /**
- * Upper bound on the median ratio murmur / bare the check accepts. Measured on a 2-core machine:
- * 1.2–1.6 at d = 10⁵, 1.7–2.3 at 10⁶, 2.1–2.7 at 10⁷. The extra is CPU work the bare path does not
- * do: encodeFrame and decodeFrame each run a table CRC-32 at ~300 MB/s, decode scans every value,
- * and the receiver joins the chunks into one frame; against noise-encrypted yamux over loopback at
- * ~100–130 MB/s that adds about 1.5× the transfer at large d. Both peers share one thread, so load
- * slows both paths alike and moves the ratio little. 4 is 1.5× the worst measured ratio: it fails
- * when the protocol's own cost roughly doubles (a second pass over the payload, per-chunk copies),
- * not on a noisy run.
+ * Upper bound on the median ratio murmur / bare the check accepts. Measured on a 2-core machine
+ * (two full runs): 1.2–1.4 at d = 10⁵, 1.5–1.7 at 10⁶, 1.7–2.2 at 10⁷. The extra is CPU work the
+ * bare path does not do: encodeFrame and decodeFrame each run a CRC-32 over the payload, decode
+ * scans every value, and the receiver joins the chunks into one frame; at 10⁷ the codec alone is
+ * about a third of murmur's time. Both peers share one thread, so load slows both paths alike and
+ * moves the ratio little. 4 is nearly twice the worst measured ratio: it fails when the protocol's
+ * own cost roughly doubles (a second pass over the payload, per-chunk copies), not on a noisy run.
  */
 export const MAX_RATIO = 4
 const MB = 1e6
@@ -87,26 +87,11 @@ export interface NetworkResult {
   }
 }
 
-export function parseList (value: unknown, name: string, fallback: number[]): number[] {
-  if (value === undefined) return fallback
-  return String(value).split(',').map((s) => {
-    const v = Number(s.trim())
-    if (!Number.isFinite(v) || v < 1 || v > 5e7) throw new Error(`--${name}: expected dimensions between 1 and 5e7 (e.g. 1e6), got "${s}"`)
-    return Math.round(v)
-  })
-}
-
 export function parseDtypes (value: unknown): Dtype[] {
-  if (value === undefined) return [...DTYPES]
-  const list = String(value).split(',').map((s) => s.trim()).filter((s) => s !== '')
+  const list = listOption(value, 'dtypes')
+  if (list === undefined) return [...DTYPES]
   for (const t of list) if (!(DTYPES as readonly string[]).includes(t)) throw new Error(`--dtypes: unknown dtype "${t}" (known: ${DTYPES.join(', ')})`)
-  if (list.length === 0) throw new Error('--dtypes: expected at least one of f32, f16')
   return [...new Set(list)] as Dtype[]
-}
-
-const exp10 = (d: number): string => {
-  const e = Math.log10(d)
-  return Number.isInteger(e) ? `1e${e}` : String(d)
 }
 
 /** LEB128 length: the prefix it-length-prefixed writes before a frame. */
@@ -325,17 +310,6 @@ async function runCell (cell: Cell, context: SuiteContext): Promise<NetworkResul
   }
 }
 
-/** 1-2-3-5-7 ticks spanning the positive values: a log axis that is readable over less than a decade. */
-export function logTicks (values: readonly number[]): number[] {
-  const ticks = decades(values).flatMap((p) => [p, 2 * p, 3 * p, 5 * p, 7 * p]).map((v) => round(v, 3))
-  const positive = values.filter((v) => v > 0 && Number.isFinite(v))
-  if (positive.length === 0) return ticks
-  const lo = Math.min(...positive); const hi = Math.max(...positive)
-  const inside = ticks.filter((t) => t >= lo && t <= hi)
-  // Keep one tick beyond each end so the axis is never blank over a narrow range.
-  return [...ticks.filter((t) => t < lo).slice(-1), ...inside, ...ticks.filter((t) => t > hi).slice(0, 1)]
-}
-
 const label = (r: NetworkResult): string => `d=${exp10(r.d)} ${r.dtype}`
 
 function summarize (results: Array<CellResult<NetworkResult>>, profile: Profile): ReturnType<Suite['summarize']> {
@@ -479,7 +453,7 @@ export const network: Suite<NetworkResult> = {
   },
   cells: (profile, options) => {
     const quick = profile === 'quick'
-    const ds = [...new Set(parseList(options.d, 'd', quick ? [1e5, 1e6] : [1e5, 1e6, 1e7]))]
+    const ds = [...new Set(sizeList(options.d, 'd', quick ? [1e5, 1e6] : [1e5, 1e6, 1e7], { max: 5e7, what: 'dimensions' }))]
     const dtypes = parseDtypes(options.dtypes)
     const runs = options.runs === undefined ? (quick ? 5 : 9) : Number(options.runs)
     if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs: expected an integer ≥ 1, got ${String(options.runs)}`)

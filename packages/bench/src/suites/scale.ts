@@ -6,14 +6,15 @@
 // communicate / aggregate / the rest, resident memory per peer, wall time, and the honest accuracy
 // and consensus distance at the end (the swarm must really have learned while being timed).
 
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { readdirSync, rmSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
-import { launchSwarm, planSwarm, type RoundMetrics, type RoundSummary, type TaskConfig } from '@murmur/peer'
+import { launchSwarm, planSwarm, readMetricsLog, type RoundMetrics, type RoundSummary, type TaskConfig } from '@murmur/peer'
 import { createRule, maxTolerableF } from '@murmur/robust'
 import { randomRegular, topologyFromGraph } from '@murmur/topology'
 import { quantile } from '../sim/swarm.ts'
-import { allFinite, decades, leastSquares, median, round } from '../stats.ts'
+import { listOption } from '../options.ts'
+import { allFinite, leastSquares, logTicks, median, round } from '../stats.ts'
 import type { Cell, CellResult, Check, Plot, Profile, Suite, SuiteContext, Table } from '../suite.ts'
 
 const MODELS = ['logistic', 'mlp'] as const
@@ -88,13 +89,6 @@ export interface ScaleResult {
   series: Array<[number, number, number, number, number]>
 }
 
-function listOption (value: unknown, name: string): string[] | undefined {
-  if (value === undefined) return undefined
-  const items = String(value).split(',').map((s) => s.trim()).filter((s) => s !== '')
-  if (items.length === 0) throw new Error(`--${name}: empty list`)
-  return items
-}
-
 function parseSizes (value: unknown, profile: Profile): number[] {
   const items = listOption(value, 'sizes')
   if (items === undefined) return [...DEFAULTS[profile].sizes]
@@ -134,15 +128,7 @@ function cellSeed (n: number, k: number): number {
 /** Every peer's RoundMetrics lines from a launch's run directory. */
 function readPeerMetrics (runDir: string): RoundMetrics[] {
   const peersDir = join(runDir, 'peers')
-  const out: RoundMetrics[] = []
-  for (const id of readdirSync(peersDir)) {
-    const path = join(peersDir, id, 'metrics.jsonl')
-    if (!existsSync(path)) continue
-    for (const line of readFileSync(path, 'utf8').split('\n')) {
-      if (line.trim() !== '') out.push(JSON.parse(line) as RoundMetrics)
-    }
-  }
-  return out
+  return readdirSync(peersDir).flatMap((id) => readMetricsLog(join(peersDir, id, 'metrics.jsonl')))
 }
 
 async function runCell (cell: Cell, context: SuiteContext): Promise<ScaleResult> {
@@ -282,9 +268,8 @@ function summarize (results: Array<CellResult<ScaleResult>>, profile: Profile): 
       timePoints.push({ panel: 'round time / N (ms per peer)', series: reference, n: r.n, ms: round(n0.medianRoundMs / n0.n) })
     }
   }
-  // 1–2–5 ticks inside the data's range: one panel spans less than a decade at small N.
-  const msValues = timePoints.map((p) => p.ms as number)
-  const msTicks = decades(msValues).flatMap((d) => [d, 2 * d, 5 * d]).filter((t) => t >= Math.min(...msValues) / 2 && t <= Math.max(...msValues) * 2)
+  // One panel spans less than a decade at small N: 1-2-3-5-7 ticks keep it labelled.
+  const msTicks = logTicks(timePoints.map((p) => p.ms as number))
   const seriesOrder = ['median round', 'p90, every peer-round', ...(reference === undefined ? [] : [reference])]
   const plots: Plot[] = [{
     name: 'round-time',
