@@ -3,7 +3,7 @@
 
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { launchSwarm, planSwarm, type SwarmOptions } from '@murmur/peer'
@@ -113,6 +113,25 @@ describe('murmur launch: real peers over TCP', { concurrency: false }, () => {
     assert.deepEqual(readFileSync(join(dir, 'peers', 'p0', 'identity.key')), ids)
     const lines = readFileSync(join(dir, 'peers', 'p0', 'metrics.jsonl'), 'utf8').trim().split('\n')
     assert.deepEqual(lines.map((l) => (JSON.parse(l) as { round: number }).round), [0, 1, 2, 3, 4])
+
+    // p0's latest checkpoint is torn, as by a crash while it was written: p0 falls back to the
+    // previous one (round 3), the launcher aligns everyone on round 4 and round 4 runs again.
+    // Every file still holds each round once.
+    writeFileSync(join(dir, 'peers', 'p0', 'checkpoint.bin'), 'torn')
+    const third = await launchSwarm({ plan: planSwarm(request({ topology: ring6(), rounds: 5, f: 0 })), runDir: dir, workers: 2 })
+    assert.equal(third.startRound, 4)
+    assert.deepEqual(third.rounds.map((r) => r.round), [4])
+    const roundsOf = (file: string): number[] => readFileSync(file, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { round: number }).round)
+    assert.deepEqual(roundsOf(join(dir, 'rounds.jsonl')), [0, 1, 2, 3, 4])
+    for (const id of ['p0', 'p1', 'p2', 'p3', 'p4', 'p5']) {
+      assert.deepEqual(roundsOf(join(dir, 'peers', id, 'metrics.jsonl')), [0, 1, 2, 3, 4], `${id}/metrics.jsonl`)
+    }
+
+    // Another rule in the same run directory is refused before any peer starts.
+    await assert.rejects(
+      launchSwarm({ plan: planSwarm(request({ topology: ring6(), rounds: 5, f: 0, rule: 'cwmed' })), runDir: dir, workers: 2 }),
+      /holds a run with rule nnm\+cwtm; this launch asks for rule cwmed: use another --run-dir, or --force to overwrite/
+    )
   })
 })
 
@@ -134,7 +153,6 @@ describe('murmur launch: bad requests fail before any peer starts', () => {
     const { io, err } = captureIo()
     const dir = runDir()
     const file = join(dir, 'bad.json')
-    const { writeFileSync } = await import('node:fs')
     writeFileSync(file, JSON.stringify({ name: 'bad', nodes: [{ id: 'a' }, { id: 'b' }], edges: [['a', 'c']] }))
     const code = await main(['launch', file, '--run-dir', dir], io)
     assert.equal(code, 1)

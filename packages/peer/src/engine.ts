@@ -4,8 +4,13 @@
 //   deadline → mix [own, ...received] with the robust rule → θ(t+1) → checkpoint (written while
 //   the next round runs) → metrics.
 //
+// The deadline adapts to the arrival times the node observes (deadline.ts). A neighbour that is
+// late costs that round's model, nothing more: the topology's edges are never given up here (an
+// open swarm's neighbourhood changes only through `neighbourSet`). A node that finds itself far
+// behind its neighbours (it was paused) skips ahead to their round instead of never catching up.
+//
 // A Byzantine node runs the same loop but its behaviour decides what goes out: a model-space
-// attack first collects its honest neighbours' models (with part of the timeout), pools them with
+// attack first collects its honest neighbours' models (with part of the deadline), pools them with
 // its colluders, and crafts one message per receiver, still within the honest peers' deadline.
 
 import { logger } from '@libp2p/logger'
@@ -15,6 +20,7 @@ import {
 } from '@murmur/robust'
 import { craftModels, mixSeed, type ByzantineBehaviour } from './byzantine.ts'
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.ts'
+import { AdaptiveDeadline } from './deadline.ts'
 import type { NeighbourView } from './neighbours.ts'
 import type { Dtype, FrameRejection } from './frame.ts'
 import type { CollusionChannel, Learner, ModelTransport, RoundMetrics, ShortfallPolicy, TolerancePolicy } from './types.ts'
@@ -79,8 +85,10 @@ export interface RoundEngineOptions {
   shortfall?: ShortfallPolicy
   /** Local SGD steps K per round. */
   localSteps: number
-  /** How long a round waits for the neighbours' models, ms. */
+  /** The most a round waits for the neighbours' models, ms (the deadline adapts below it). */
   roundTimeoutMs: number
+  /** The least a round waits, ms (default: 2 s, or roundTimeoutMs if smaller). */
+  minRoundTimeoutMs?: number
   /** Rounds 0..rounds − 1 make up the run. */
   rounds: number
   /** Evaluate on the test set every k rounds and at the last round (default 1). */
@@ -130,6 +138,8 @@ export interface EngineSummary {
   mixes: { ok: number, degraded: number, skipped: number }
   /** Mixing outputs refused because they were not finite (the own model was kept). */
   nonFiniteMixes: number
+  /** Rounds skipped to catch up with neighbours far ahead (after a pause). */
+  skippedBehind: number
   sendFailures: number
   bytesSent: number
   rejected: Partial<Record<FrameRejection, number>>
@@ -172,6 +182,17 @@ function sleep (ms: number, signal?: AbortSignal): Promise<void> {
   })
 }
 
+/** Waits for `promise`, but no longer than `ms` or the signal; the timer is cleared either way. */
+async function atMost (promise: Promise<unknown>, ms: number, signal?: AbortSignal): Promise<void> {
+  const stop = new AbortController()
+  const stopOn = signal === undefined ? stop.signal : AbortSignal.any([stop.signal, signal])
+  try {
+    await Promise.race([promise, sleep(ms, stopOn)])
+  } finally {
+    stop.abort()
+  }
+}
+
 function allFinite (x: Float32Array): boolean {
   for (let j = 0; j < x.length; j++) if (!Number.isFinite(x[j])) return false
   return true
@@ -185,9 +206,10 @@ const utf8Length = (text: string): number => new TextEncoder().encode(text).leng
 
 interface Exchange {
   received: Map<string, Float32Array>
-  bytesSent: number
-  sendFailures: number
 }
+
+/** Rounds past the one being collected whose frames are buffered: a node further behind catches up. */
+const ROUNDS_AHEAD = 2
 
 /** One node's round loop. Build it, then `await engine.run()`. */
 export class RoundEngine {
@@ -201,6 +223,13 @@ export class RoundEngine {
   private readonly summary: EngineSummary
   /** The checkpoint write in flight, if any (see checkpoint). */
   private writing: Promise<void> = Promise.resolve()
+  private readonly deadline: AdaptiveDeadline
+  /** The send to each neighbour still under way: a newer round's model replaces it. */
+  private readonly sending = new Map<string, { controller: AbortController, done: Promise<void> }>()
+  /** Sends finished since the last round's metrics. */
+  private sent = { bytes: 0, failures: 0 }
+  /** A model attacker's last pool of honest models: used when this round's has nothing yet. */
+  private lastPool = new Map<string, Float32Array>()
 
   constructor (options: RoundEngineOptions) {
     this.options = options
@@ -212,6 +241,10 @@ export class RoundEngine {
     if (!(options.roundTimeoutMs > 0 && Number.isFinite(options.roundTimeoutMs))) {
       throw new RangeError(`round engine: roundTimeoutMs must be a finite number > 0, got ${options.roundTimeoutMs}`)
     }
+    this.deadline = new AdaptiveDeadline({
+      capMs: options.roundTimeoutMs,
+      ...(options.minRoundTimeoutMs === undefined ? {} : { floorMs: Math.min(options.minRoundTimeoutMs, options.roundTimeoutMs) })
+    })
     if (options.startRound !== undefined) checkInteger('startRound', options.startRound, 0)
     if (new Set(neighbours).size !== neighbours.length || neighbours.includes(options.self)) {
       throw new RangeError(`round engine: the neighbours of ${options.self} must be distinct and exclude itself, got ${neighbours.join(', ')}`)
@@ -251,6 +284,7 @@ export class RoundEngine {
       interrupted: false,
       mixes: { ok: 0, degraded: 0, skipped: 0 },
       nonFiniteMixes: 0,
+      skippedBehind: 0,
       sendFailures: 0,
       bytesSent: 0,
       rejected: {}
@@ -269,20 +303,82 @@ export class RoundEngine {
         summary.interrupted = true
         break
       }
+      const ahead = this.catchUpTo(t)
+      if (ahead > t) {
+        log('%s: neighbours are at round %d, %d rounds ahead: skipping to it', options.self, ahead, ahead - t)
+        for (; t < ahead; t++) this.report(this.behindRound(t))
+      }
       const metrics = await this.round(t)
       if (metrics === undefined) {
         summary.interrupted = true
         break
       }
-      summary.lastRound = t
-      summary.rounds++
-      options.metrics?.(metrics)
-      options.onRound?.(metrics, options.learner.getParams())
+      this.report(metrics)
     }
+    await this.settleSends()
     await this.writing
     summary.rejected = { ...options.transport.rejections() }
     log('%s: ran rounds %d..%d%s', options.self, start, summary.lastRound, summary.interrupted ? ' (interrupted)' : '')
     return { ...summary, mixes: { ...summary.mixes } }
+  }
+
+  /** The last round's sends get one more deadline to finish (a slower neighbour still needs them), then stop. */
+  private async settleSends (): Promise<void> {
+    const pending = [...this.sending.values()]
+    if (pending.length > 0) await atMost(Promise.all(pending.map(async (s) => await s.done)), this.deadline.ms, this.options.signal)
+    for (const { controller } of pending) controller.abort()
+    await Promise.all(pending.map(async (s) => await s.done))
+    this.summary.sendFailures += this.sent.failures
+    this.summary.bytesSent += this.sent.bytes
+    this.sent = { bytes: 0, failures: 0 }
+  }
+
+  private report (metrics: RoundMetrics): void {
+    const { options, summary } = this
+    summary.lastRound = metrics.round
+    summary.rounds++
+    options.metrics?.(metrics)
+    options.onRound?.(metrics, options.learner.getParams())
+  }
+
+  /**
+   * The round to continue at: t, or the round that at least f + 1 neighbours (so at least one
+   * honest one, when at most f are Byzantine) have reached, when that is beyond the rounds this
+   * node still buffers: it was paused, and waiting out every missed round would never close the gap.
+   */
+  private catchUpTo (t: number): number {
+    const { options } = this
+    const frontier = options.transport.frontier(options.neighbours, options.tolerance.f + 1)
+    if (frontier <= t + ROUNDS_AHEAD) return t
+    return Math.min(frontier, options.rounds - 1)
+  }
+
+  /** The record of a round skipped to catch up: no training, no model, nothing received. */
+  private behindRound (t: number): RoundMetrics {
+    const { options } = this
+    const metrics: RoundMetrics = {
+      node: options.self,
+      round: t,
+      byzantine: options.behaviour !== undefined,
+      trainLoss: NaN,
+      received: 0,
+      neighbours: options.neighbours.length,
+      missing: [...options.neighbours],
+      f: options.tolerance.f,
+      mix: 'skipped',
+      skipReason: 'behind',
+      deadlineMs: 0,
+      bytesSent: 0,
+      sendFailures: 0,
+      rejected: { ...options.transport.rejections() },
+      computeMs: 0,
+      communicateMs: 0,
+      aggregateMs: 0,
+      roundMs: 0
+    }
+    this.summary.skippedBehind++
+    this.count(metrics)
+    return metrics
   }
 
   private async resume (): Promise<number> {
@@ -317,16 +413,18 @@ export class RoundEngine {
     const { options } = this
     const { learner, behaviour } = options
     const began = performance.now()
-    if (behaviour?.kind === 'crash' && t >= behaviour.fromRound) return await this.silentRound(t, began)
+    this.deadline.observe(options.transport.lastTiming())
+    const waitMs = this.deadline.ms
+    if (behaviour?.kind === 'crash' && t >= behaviour.fromRound) return await this.silentRound(t, began, waitMs)
 
     const { loss } = learner.train(options.localSteps)
     const half = learner.getParams()
     const trained = performance.now()
-    const deadline = Date.now() + options.roundTimeoutMs
+    const deadline = Date.now() + waitMs
     const view = this.neighboursAt(t)
 
     let exchange: Exchange | typeof ABORTED
-    if (behaviour?.kind === 'model') exchange = await this.attackExchange(t, half)
+    if (behaviour?.kind === 'model') exchange = await this.attackExchange(t, half, waitMs)
     else if (behaviour?.kind === 'raw') exchange = await this.rawExchange(t, half, deadline)
     else exchange = await this.honestExchange(t, half, deadline, view.ids)
     if (exchange === ABORTED) return undefined
@@ -347,6 +445,7 @@ export class RoundEngine {
     const aggregated = performance.now()
 
     await this.checkpoint(t)
+    const expected = behaviour?.kind === 'model' || behaviour?.kind === 'raw' ? this.honestNeighbours : view.ids
     const metrics: RoundMetrics = {
       node: options.self,
       round: t,
@@ -354,11 +453,13 @@ export class RoundEngine {
       trainLoss: loss,
       received: exchange.received.size,
       neighbours: view.ids.length,
+      missing: expected.filter((id) => !exchange.received.has(id)),
       f,
       mix,
       ...(skipReason === undefined ? {} : { skipReason }),
-      bytesSent: exchange.bytesSent,
-      sendFailures: exchange.sendFailures,
+      deadlineMs: waitMs,
+      bytesSent: 0,
+      sendFailures: 0,
       rejected: { ...options.transport.rejections() },
       computeMs: trained - began,
       communicateMs: communicated - trained,
@@ -367,7 +468,7 @@ export class RoundEngine {
     }
     this.evaluate(t, metrics)
     metrics.roundMs = performance.now() - began
-    this.count(metrics, exchange)
+    this.count(metrics)
     return metrics
   }
 
@@ -383,37 +484,46 @@ export class RoundEngine {
     }
   }
 
-  private count (metrics: RoundMetrics, exchange: Exchange): void {
+  /** Adds a round to the summary, with the sends that finished since the previous one. */
+  private count (metrics: RoundMetrics): void {
     const s = this.summary
+    metrics.bytesSent = this.sent.bytes
+    metrics.sendFailures = this.sent.failures
+    this.sent = { bytes: 0, failures: 0 }
     s.mixes[metrics.mix]++
     if (metrics.skipReason === 'non-finite') s.nonFiniteMixes++
-    s.sendFailures += exchange.sendFailures
-    s.bytesSent += exchange.bytesSent
-    s.trainLoss = metrics.trainLoss
+    s.sendFailures += metrics.sendFailures
+    s.bytesSent += metrics.bytesSent
+    if (Number.isFinite(metrics.trainLoss)) s.trainLoss = metrics.trainLoss
   }
 
-  /** Sends one vector per receiver concurrently; failures are counted, never thrown. */
-  private async sendAll (t: number, messages: ReadonlyArray<readonly [string, Float32Array | Uint8Array]>): Promise<{ bytesSent: number, sendFailures: number }> {
+  /**
+   * Starts one send per receiver and resolves once they all finished or `deadline` passed,
+   * whichever is first: a neighbour that does not read (paused, gone) holds its own send, never
+   * the round. A send still under way when the next round's model to the same neighbour goes out
+   * is cancelled, since the receiver would refuse it as stale. Failures are counted, never thrown.
+   */
+  private async sendAll (t: number, messages: ReadonlyArray<readonly [string, Float32Array | Uint8Array]>, deadline: number): Promise<void> {
     const { transport, self } = this.options
-    const results = await Promise.allSettled(messages.map(async ([to, payload]) => {
-      if (payload instanceof Float32Array) {
-        await transport.send(to, t, payload)
-        return this.frameBytes
-      }
-      await transport.sendRaw(to, payload)
-      return payload.length
-    }))
-    let bytesSent = 0
-    let sendFailures = 0
-    results.forEach((result, k) => {
-      if (result.status === 'fulfilled') {
-        bytesSent += result.value
-      } else {
-        sendFailures++
-        log('%s: round %d: sending to %s failed: %s', self, t, messages[k][0], (result.reason as Error)?.message ?? String(result.reason))
-      }
+    const sends = messages.map(([to, payload]) => {
+      this.sending.get(to)?.controller.abort()
+      const controller = new AbortController()
+      const done = (async () => {
+        try {
+          if (payload instanceof Float32Array) await transport.send(to, t, payload, controller.signal)
+          else await transport.sendRaw(to, payload, controller.signal)
+          this.sent.bytes += payload instanceof Float32Array ? this.frameBytes : payload.length
+        } catch (error) {
+          this.sent.failures++
+          log('%s: round %d: sending to %s failed: %s', self, t, to, (error as Error)?.message ?? String(error))
+        } finally {
+          if (this.sending.get(to)?.controller === controller) this.sending.delete(to)
+        }
+      })()
+      this.sending.set(to, { controller, done })
+      return done
     })
-    return { bytesSent, sendFailures }
+    await atMost(Promise.all(sends), deadline - Date.now(), this.options.signal)
   }
 
   /** The neighbours of round t: the open swarm's current set, or the fixed topology's. */
@@ -426,12 +536,11 @@ export class RoundEngine {
   private async honestExchange (t: number, half: Float32Array, deadline: number, neighbours: readonly string[]): Promise<Exchange | typeof ABORTED> {
     const { transport, signal } = this.options
     const outcome = await unlessAborted(Promise.all([
-      this.sendAll(t, neighbours.map((id) => [id, half] as const)),
+      this.sendAll(t, neighbours.map((id) => [id, half] as const), deadline),
       transport.collect(t, neighbours, deadline, signal)
     ]), signal)
     if (outcome === ABORTED) return ABORTED
-    const [sent, received] = outcome
-    return { received, ...sent }
+    return { received: outcome[1] }
   }
 
   private async rawExchange (t: number, half: Float32Array, deadline: number): Promise<Exchange | typeof ABORTED> {
@@ -448,37 +557,43 @@ export class RoundEngine {
       seed: this.options.seed ?? 0
     })] as const)
     const outcome = await unlessAborted(Promise.all([
-      this.sendAll(t, frames),
+      this.sendAll(t, frames, deadline),
       transport.collect(t, this.honestNeighbours, deadline, signal)
     ]), signal)
     if (outcome === ABORTED) return ABORTED
-    const [sent, received] = outcome
-    return { received, ...sent }
+    return { received: outcome[1] }
   }
 
   /**
    * A model-space attacker's exchange: collect the honest neighbours' models with part of the
-   * timeout, pool them with the colluders, craft one message per receiver, send.
+   * deadline, pool them with the colluders, craft one message per receiver, send. The crafted
+   * models must reach the honest peers within their deadline, so the attacker never waits past
+   * its share of it: a receiver whose neighbourhood it has not heard from this round is aimed at
+   * with the last models it pooled.
    */
-  private async attackExchange (t: number, half: Float32Array): Promise<Exchange | typeof ABORTED> {
+  private async attackExchange (t: number, half: Float32Array, waitMs: number): Promise<Exchange | typeof ABORTED> {
     const { options } = this
     const { transport, collusion, signal, behaviour, self } = options
     if (behaviour?.kind !== 'model') throw new Error('unreachable: attack exchange without a model attack')
     const started = Date.now()
-    const timeout = options.roundTimeoutMs
-    const received = await unlessAborted(transport.collect(t, this.honestNeighbours, started + timeout * (options.byzantineCollectShare ?? 0.4), signal), signal)
+    const collectBy = started + waitMs * (options.byzantineCollectShare ?? 0.4)
+    const received = behaviour.needsHonest
+      ? await unlessAborted(transport.collect(t, this.honestNeighbours, collectBy, signal), signal)
+      : new Map<string, Float32Array>()
     if (received === ABORTED) return ABORTED
     const pooled = new Map(received)
-    if (collusion !== undefined) {
+    if (collusion !== undefined && behaviour.needsHonest) {
       try {
         await collusion.share(t, received)
-        const gathered = await unlessAborted(collusion.gather(t, started + timeout * (options.byzantineGatherShare ?? 0.6), signal), signal)
+        const gathered = await unlessAborted(collusion.gather(t, started + waitMs * (options.byzantineGatherShare ?? 0.6), signal), signal)
         if (gathered === ABORTED) return ABORTED
         for (const [id, model] of gathered) if (!pooled.has(id) && !this.colluders.has(id)) pooled.set(id, model)
       } catch (error) {
         log.error('%s: round %d: collusion failed, attacking with own observations: %s', self, t, (error as Error).message)
       }
     }
+    for (const [id, model] of this.lastPool) if (!pooled.has(id)) pooled.set(id, model)
+    this.lastPool = pooled
     const crafted = craftModels({
       behaviour,
       round: t,
@@ -491,14 +606,14 @@ export class RoundEngine {
       seed: options.seed ?? 0
     })
     for (const [receiver, why] of crafted.failures) log('%s: round %d: nothing crafted for %s: %s', self, t, receiver, why)
-    const sent = await this.sendAll(t, [...crafted.models])
-    return { received, ...sent }
+    await this.sendAll(t, [...crafted.models], started + waitMs)
+    return { received }
   }
 
   /** A crashed Byzantine node: no training, nothing sent, the round's time passes. */
-  private async silentRound (t: number, began: number): Promise<RoundMetrics | undefined> {
+  private async silentRound (t: number, began: number, waitMs: number): Promise<RoundMetrics | undefined> {
     const { options } = this
-    const waited = await unlessAborted(sleep(options.roundTimeoutMs, options.signal), options.signal)
+    const waited = await unlessAborted(sleep(waitMs, options.signal), options.signal)
     if (waited === ABORTED) return undefined
     const metrics: RoundMetrics = {
       node: options.self,
@@ -507,9 +622,11 @@ export class RoundEngine {
       trainLoss: NaN,
       received: 0,
       neighbours: options.neighbours.length,
+      missing: [],
       f: 0,
       mix: 'skipped',
       skipReason: 'crashed',
+      deadlineMs: waitMs,
       bytesSent: 0,
       sendFailures: 0,
       rejected: { ...options.transport.rejections() },
@@ -518,7 +635,7 @@ export class RoundEngine {
       aggregateMs: 0,
       roundMs: performance.now() - began
     }
-    this.count(metrics, { received: new Map(), bytesSent: 0, sendFailures: 0 })
+    this.count(metrics)
     return metrics
   }
 

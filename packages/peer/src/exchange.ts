@@ -158,13 +158,16 @@ export function createModelExchange (node: MurmurNode, options: ExchangeOptions)
     stream.close().catch((error: Error) => { stream.abort(error) })
   }
 
-  const write = async (to: string, bytes: Uint8Array): Promise<void> => {
+  const write = async (to: string, bytes: Uint8Array, cancel?: AbortSignal): Promise<void> => {
     const entry = book.get(to)
     if (entry === undefined) throw new Error(`model exchange: no address for neighbour ${to}`)
-    const signal = AbortSignal.timeout(sendTimeoutMs)
+    const timeout = AbortSignal.timeout(sendTimeoutMs)
+    const signal = cancel === undefined ? timeout : AbortSignal.any([timeout, cancel])
     const stream = await node.dialProtocol(entry.peerId, MODEL_PROTOCOL, { signal })
     // The signal bounds the whole send: a receiver that stops reading cannot hold it forever.
-    const onTimeout = (): void => { stream.abort(new Error(`send to ${to} timed out after ${sendTimeoutMs} ms`)) }
+    const onTimeout = (): void => {
+      stream.abort(new Error(timeout.aborted ? `send to ${to} timed out after ${sendTimeoutMs} ms` : `send to ${to} cancelled: a newer model replaced it`))
+    }
     signal.addEventListener('abort', onTimeout, { once: true })
     try {
       await pipe([bytes], lengthPrefixed, stream.sink)
@@ -227,12 +230,15 @@ export function createModelExchange (node: MurmurNode, options: ExchangeOptions)
       install(next)
       await remember(new Map([[id, entry]]))
     },
-    send: async (to, round, params) => {
-      await write(to, encodeFrame({ swarm: options.swarm, sender: options.self, round, dtype, params }))
+    send: async (to, round, params, signal) => {
+      await write(to, encodeFrame({ swarm: options.swarm, sender: options.self, round, dtype, params }), signal)
     },
-    sendRaw: async (to, bytes) => { await write(to, bytes) },
+    sendRaw: async (to, bytes, signal) => { await write(to, bytes, signal) },
     collect: async (round, from, deadline, signal) => await inbox.collect(round, from, deadline, signal),
     rejections: () => inbox.rejections(),
+    rejectionsBySender: () => inbox.rejectionsBySender(),
+    lastTiming: () => inbox.lastTiming(),
+    frontier: (from, quorum) => inbox.frontier(from, quorum),
     startAt: (round) => { inbox.advance(round) },
     bytesSent: () => sent
   }

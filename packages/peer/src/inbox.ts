@@ -1,6 +1,8 @@
 // The receiving side of the model exchange, shared by the libp2p exchange and the in-memory hub:
 // decodes and checks each frame, keeps a bounded window of rounds, and hands a round's models
-// to the engine as soon as every neighbour's arrived or the deadline passed.
+// to the engine as soon as every neighbour's arrived or the deadline passed. It also keeps what
+// the engine needs to adapt its deadline (when each model arrived, and which came too late) and
+// to catch up after a pause (the latest round each sender was heard at, and its newest frame).
 
 import { decodeFrame, FrameError, type FrameRejection } from './frame.ts'
 
@@ -16,13 +18,25 @@ export interface InboxConfig {
 /** Rejection reasons the hub counts beyond the codec's (spoofed sender id, second frame of a round). */
 export type Reason = FrameRejection
 
+/** When the models of the last collected round arrived, relative to the start of its collection. */
+export interface RoundTiming {
+  round: number
+  /** Sender → ms from the start of the collection to the model's arrival (0 if it was there first). */
+  arrivals: ReadonlyMap<string, number>
+  /** Models of that round that arrived after it was collected: sender → ms after its start. */
+  late: ReadonlyMap<string, number>
+}
+
 interface Waiter {
   round: number
   from: readonly string[]
+  startedAt: number
   resolve: (models: Map<string, Float32Array>) => void
   timer: ReturnType<typeof setTimeout>
   cleanup: () => void
 }
+
+interface Buffered { params: Float32Array, at: number }
 
 export class Inbox {
   /** Lowest round still accepted: rounds below were collected (or skipped). */
@@ -32,10 +46,17 @@ export class Inbox {
    * of any round are kept, as a peer resuming at round r may hear from faster neighbours first.
    */
   anchored = false
-  readonly buffers = new Map<number, Map<string, Float32Array>>()
+  readonly buffers = new Map<number, Map<string, Buffered>>()
   readonly rejected = new Map<Reason, number>()
+  /** Refusals by sender (the sender is known from the connection, whatever the frame claims). */
+  readonly rejectedFrom = new Map<string, number>()
   waiter: Waiter | undefined
   connected = true
+  /** The newest frame of each sender that was too far ahead of the window, kept for a catch-up. */
+  private readonly ahead = new Map<string, { round: number, params: Float32Array, at: number }>()
+  /** The latest round each sender sent a valid frame for. */
+  private readonly latest = new Map<string, number>()
+  private timing: { round: number, startedAt: number, arrivals: Map<string, number>, late: Map<string, number> } | undefined
   private readonly hub: InboxConfig
 
   constructor (hub: InboxConfig) {
@@ -45,14 +66,17 @@ export class Inbox {
   /** Counts a refused frame; `detail` says why and `from` names the sender when known. */
   count (reason: Reason, detail?: string, from?: string): void {
     this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1)
+    if (from !== undefined) this.rejectedFrom.set(from, (this.rejectedFrom.get(from) ?? 0) + 1)
     this.hub.onReject?.(reason, detail ?? reason, from)
   }
 
   receive (from: string, bytes: Uint8Array): void {
     let frame
-    const maxRound = this.anchored ? this.floor + this.hub.roundsAhead : 0xffffffff
+    const now = Date.now()
     try {
-      frame = decodeFrame(bytes, { swarm: this.hub.swarm, dimension: this.hub.dimension, minRound: this.floor, maxRound })
+      // The round window is applied below, so a stale or early frame is still checked whole and
+      // tells when its sender is (for the deadline and the catch-up).
+      frame = decodeFrame(bytes, { swarm: this.hub.swarm, dimension: this.hub.dimension, minRound: 0, maxRound: 0xffffffff })
     } catch (error) {
       if (!(error instanceof FrameError)) throw error
       this.count(error.reason, error.message, from)
@@ -62,19 +86,36 @@ export class Inbox {
       this.count('unknown-sender', `frame claims sender ${frame.sender}`, from)
       return
     }
-    let buffer = this.buffers.get(frame.round)
-    if (buffer === undefined) {
-      buffer = new Map()
-      this.buffers.set(frame.round, buffer)
-      if (!this.anchored) this.bound()
-    }
-    if (buffer.has(frame.sender)) {
-      this.count('duplicate', `second frame for round ${frame.round}`, from)
+    this.latest.set(from, Math.max(this.latest.get(from) ?? 0, frame.round))
+    if (frame.round < this.floor) {
+      const t = this.timing
+      if (t !== undefined && t.round === frame.round && !t.arrivals.has(from)) t.late.set(from, now - t.startedAt)
+      this.count('stale-round', `frame for round ${frame.round}, expected ≥ ${this.floor}`, from)
       return
     }
-    buffer.set(frame.sender, frame.params)
+    if (this.anchored && frame.round > this.floor + this.hub.roundsAhead) {
+      const kept = this.ahead.get(from)
+      if (kept === undefined || kept.round < frame.round) this.ahead.set(from, { round: frame.round, params: frame.params, at: now })
+      this.count('future-round', `frame for round ${frame.round}, expected ≤ ${this.floor + this.hub.roundsAhead}`, from)
+      return
+    }
+    this.store(frame.round, from, { params: frame.params, at: now })
+  }
+
+  private store (round: number, from: string, item: Buffered): void {
+    let buffer = this.buffers.get(round)
+    if (buffer === undefined) {
+      buffer = new Map()
+      this.buffers.set(round, buffer)
+      if (!this.anchored) this.bound()
+    }
+    if (buffer.has(from)) {
+      this.count('duplicate', `second frame for round ${round}`, from)
+      return
+    }
+    buffer.set(from, item)
     const w = this.waiter
-    if (w !== undefined && w.round === frame.round && w.from.every((id) => buffer.has(id))) this.finish()
+    if (w !== undefined && w.round === round && w.from.every((id) => buffer.has(id))) this.finish()
   }
 
   /** Unanchored, memory stays bounded: only the roundsAhead + 1 latest rounds are kept. */
@@ -89,6 +130,23 @@ export class Inbox {
     if (round <= this.floor) return
     this.floor = round
     for (const r of this.buffers.keys()) if (r < round) this.buffers.delete(r)
+    // Frames that were too early are in the window now (a node catching up finds them here).
+    for (const [from, kept] of this.ahead) {
+      if (kept.round < round) { this.ahead.delete(from); continue }
+      if (kept.round > round + this.hub.roundsAhead) continue
+      this.ahead.delete(from)
+      if (this.buffers.get(kept.round)?.has(from) !== true) this.store(kept.round, from, { params: kept.params, at: kept.at })
+    }
+  }
+
+  /**
+   * The highest round that at least `quorum` of `from` have been heard at (−1 if fewer than
+   * `quorum` were heard at all). With quorum f + 1, at least one honest neighbour is really there.
+   */
+  frontier (from: readonly string[], quorum: number): number {
+    if (quorum < 1 || quorum > from.length) return -1
+    const rounds = from.map((id) => this.latest.get(id) ?? -1).sort((a, b) => b - a)
+    return rounds[quorum - 1]
   }
 
   /** Frames refused so far, by reason. */
@@ -96,14 +154,25 @@ export class Inbox {
     return Object.fromEntries(this.rejected) as Partial<Record<FrameRejection, number>>
   }
 
+  /** Frames refused so far, by sender. */
+  rejectionsBySender (): Record<string, number> {
+    return Object.fromEntries(this.rejectedFrom)
+  }
+
+  /** Arrival times of the last collected round (see RoundTiming). */
+  lastTiming (): RoundTiming | undefined {
+    const t = this.timing
+    return t === undefined ? undefined : { round: t.round, arrivals: t.arrivals, late: t.late }
+  }
+
   collect (round: number, from: readonly string[], deadline: number, signal?: AbortSignal): Promise<Map<string, Float32Array>> {
-    if (this.waiter !== undefined) return Promise.reject(new Error(`memory transport: round ${this.waiter.round} is still being collected`))
+    if (this.waiter !== undefined) return Promise.reject(new Error(`inbox: round ${this.waiter.round} is still being collected`))
     this.advance(round)
     return new Promise((resolve) => {
       const timer = setTimeout(() => { this.finish() }, Math.max(0, deadline - Date.now()))
       const onAbort = (): void => { this.finish() }
       signal?.addEventListener('abort', onAbort, { once: true })
-      this.waiter = { round, from, resolve, timer, cleanup: () => signal?.removeEventListener('abort', onAbort) }
+      this.waiter = { round, from, startedAt: Date.now(), resolve, timer, cleanup: () => signal?.removeEventListener('abort', onAbort) }
       const buffer = this.buffers.get(round)
       if (signal?.aborted === true || from.every((id) => buffer?.has(id) === true)) this.finish()
     })
@@ -117,13 +186,16 @@ export class Inbox {
     w.cleanup()
     const buffer = this.buffers.get(w.round)
     const models = new Map<string, Float32Array>()
+    const arrivals = new Map<string, number>()
     for (const id of w.from) {
-      const model = buffer?.get(id)
-      if (model !== undefined) models.set(id, model)
+      const item = buffer?.get(id)
+      if (item === undefined) continue
+      models.set(id, item.params)
+      arrivals.set(id, Math.max(0, item.at - w.startedAt))
     }
+    this.timing = { round: w.round, startedAt: w.startedAt, arrivals, late: new Map() }
     // The round is done: its late frames are stale from now on.
     if (w.round >= this.floor) this.advance(w.round + 1)
     w.resolve(models)
   }
 }
-

@@ -115,6 +115,9 @@ export function createMemoryHub (options: MemoryHubOptions): MemoryHub {
       },
       collect: async (round, from, deadline, signal) => await box.collect(round, from, deadline, signal),
       rejections: () => box.rejections(),
+      rejectionsBySender: () => box.rejectionsBySender(),
+      lastTiming: () => box.lastTiming(),
+      frontier: (from, quorum) => box.frontier(from, quorum),
       startAt: (round) => { box.advance(round) },
       bytesSent: () => sent
     }

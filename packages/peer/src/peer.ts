@@ -139,7 +139,9 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
   }
   let round = checkpoint === undefined ? 0 : checkpoint.round + 1
   let repairing = false
-  const neighbourSet = node.byzantine
+  // Only an open swarm's neighbourhood changes: a configured topology's edges are kept for the
+  // whole run, whatever a neighbour's silence (the engine counts each missed model).
+  const neighbourSet = node.byzantine || !open
     ? undefined
     : new NeighbourSet({
       self: node.id,
@@ -148,7 +150,7 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
       onEvent: recordEdge,
       // Below half its degree, a node looks for new neighbours among the peers it knows.
       onLow: (have, target) => {
-        if (repairing || !open) return
+        if (repairing) return
         repairing = true
         const candidates = directory.list().filter((r) => r.id !== node.id && neighbourSet?.has(r.id) !== true && !plan.byzantine.includes(r.id))
         log('only %d of %d neighbours left: asking %d known peers', have, target, candidates.length)
@@ -253,7 +255,7 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
       }))
     },
     async run (run) {
-      const metricsLog = createMetricsLog(join(stateDir, 'metrics.jsonl'))
+      const metricsLog = createMetricsLog(join(stateDir, 'metrics.jsonl'), { from: run.startRound })
       const beatEvery = heartbeatPeriod(options.swarmSize ?? plan.nodes.length)
       round = run.startRound
       const engine = new RoundEngine({
@@ -307,7 +309,9 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
           lastRound: summary.lastRound,
           ...(summary.accuracy === undefined ? {} : { accuracy: summary.accuracy }),
           ...(summary.testLoss === undefined ? {} : { testLoss: summary.testLoss }),
-          rejected: { ...exchange.rejections() }
+          rejected: { ...exchange.rejections() },
+          rejectedFrom: { ...exchange.rejectionsBySender() },
+          skippedBehind: summary.skippedBehind
         }
       } finally {
         await metricsLog.close()

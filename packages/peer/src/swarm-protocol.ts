@@ -23,6 +23,10 @@ export interface PeerFinal {
   accuracy?: number
   testLoss?: number
   rejected: RoundMetrics['rejected']
+  /** Frames refused by sending node. */
+  rejectedFrom: Record<string, number>
+  /** Rounds skipped to catch up after a pause. */
+  skippedBehind: number
 }
 
 export type FromWorker =

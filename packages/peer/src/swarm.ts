@@ -4,7 +4,8 @@
 //
 //   <run>/plan.json            the checked plan (topology, task, rule, Byzantine set, f_i)
 //   <run>/rounds.jsonl         one line per round: swarm-level honest figures
-//   <run>/summary.json         written at the end, also after Ctrl-C
+//   <run>/events.jsonl         edges that stopped or resumed delivering, isolated and paused peers
+//   <run>/summary.json         written at the end, also after Ctrl-C, with what was delivered
 //   <run>/peers/<id>/          each peer's state: identity.key, checkpoint, metrics.jsonl
 
 import { fork, type ChildProcess } from 'node:child_process'
@@ -14,12 +15,16 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { logger } from '@libp2p/logger'
 import { multiaddr } from '@multiformats/multiaddr'
+import { parseBehaviour } from './byzantine.ts'
+import { DeliveryLedger, type DeliveryReport } from './delivery.ts'
 import { ephemeralIdentity } from './identity.ts'
 import { createMurmurNode } from './node.ts'
 import { manifestOf, type SwarmManifest } from './manifest.ts'
+import { dropRoundsFrom } from './metrics.ts'
 import { fetchManifest, fetchMembers, type MemberRecord } from './open-swarm.ts'
 import type { SwarmPlan } from './swarm-plan.ts'
 import type { FromWorker, PeerAddress, PeerFinal, ToWorker } from './swarm-protocol.ts'
+import { checkRunDirectory } from './run-plan.ts'
 import type { RoundMetrics } from './types.ts'
 
 const log = logger('murmur:swarm')
@@ -46,6 +51,13 @@ export interface RoundSummary {
   rejected: number
   /** Resident memory per peer, bytes (worker RSS / peers in it, median). */
   rssPerPeer: number
+  /** Edges between honest peers whose model arrived in time this round (as far as seen), of all of them. */
+  edgesLive: number
+  edges: number
+  /** Honest peers that got no honest neighbour's model this round. */
+  isolated: number
+  /** Median over honest peers of this round's deadline, ms. */
+  deadlineMs: number
 }
 
 export interface SwarmResult {
@@ -58,6 +70,8 @@ export interface SwarmResult {
   interrupted: boolean
   startRound: number
   wallMs: number
+  /** What the rounds delivered between honest peers and from the attackers (see DeliveryLedger). */
+  delivery: DeliveryReport
 }
 
 export interface LaunchOptions {
@@ -84,6 +98,12 @@ export interface LaunchOptions {
   peerWaitMs?: number
   /** Called once every local peer listens, with addresses others can bootstrap from. */
   onBootstrap?: (addrs: string[]) => void
+  /**
+   * Run even when the run directory holds a run with another plan (or an unreadable plan.json):
+   * plan.json is replaced and peers resume from the checkpoints there. Without it such a launch
+   * throws RunDirectoryConflict before any peer starts (see checkRunDirectory).
+   */
+  force?: boolean
 }
 
 class SwarmPlanMismatch extends Error {
@@ -192,19 +212,29 @@ export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult>
   const { plan, runDir } = options
   const started = Date.now()
   const status = options.onStatus ?? (() => {})
-  mkdirSync(join(runDir, 'peers'), { recursive: true })
-  writeFileSync(join(runDir, 'plan.json'), JSON.stringify(plan, null, 2) + '\n')
   const roundsPath = join(runDir, 'rounds.jsonl')
+  const eventsPath = join(runDir, 'events.jsonl')
 
   const only = options.only === undefined ? undefined : new Set(options.only)
   for (const id of only ?? []) if (!plan.nodes.some((n) => n.id === id)) throw new Error(`--only: node ${id} is not in topology ${plan.options.topology.name}`)
   const localNodes = only === undefined ? plan.nodes : plan.nodes.filter((n) => only.has(n.id))
   if (localNodes.length === 0) throw new Error('--only: no node to run on this host')
+  // Refuses a run directory made under another plan before anything in it changes.
+  const checked = checkRunDirectory(runDir, plan, { force: options.force === true })
+  if (checked.note !== undefined) status(checked.note)
+  mkdirSync(join(runDir, 'peers'), { recursive: true })
   const workerCount = Math.max(1, Math.min(options.workers ?? availableParallelism(), localNodes.length))
   const groups: Array<typeof plan.nodes> = Array.from({ length: workerCount }, () => [])
   localNodes.forEach((node, i) => groups[i % workerCount].push(node))
   const honest = localNodes.filter((node) => !node.byzantine).map((node) => node.id)
   const honestSet = new Set(honest)
+  const neighboursOf = new Map(plan.nodes.map((node) => [node.id, node.neighbours]))
+  const attack = plan.options.attack === 'none' ? undefined : parseBehaviour(plan.options.attack)
+  const ledger = new DeliveryLedger({
+    byzantine: plan.byzantine,
+    ...(attack === undefined ? {} : { attack: { behaviour: attack.spec, sends: attack.kind !== 'crash' } }),
+    onEvent: (event) => { appendFileSync(eventsPath, JSON.stringify(event) + '\n') }
+  })
 
   const children: ChildProcess[] = []
   const exited: Array<Promise<number | null>> = []
@@ -245,7 +275,10 @@ export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult>
   }
 
   const summarize = (round: number, entry: Pending): RoundSummary => {
-    const h = entry.metrics.filter((m) => honestSet.has(m.node))
+    const h = entry.metrics.filter((m) => honestSet.has(m.node)).sort((a, b) => a.node.localeCompare(b.node, 'en', { numeric: true }))
+    const isolatedBefore = ledger.isolatedPeerRounds
+    for (const m of h) ledger.observe(m, neighboursOf.get(m.node) ?? [])
+    const { live, edges } = ledger.live()
     const accuracies = h.map((m) => m.accuracy).filter((a): a is number => a !== undefined)
     if (accuracies.length > 0) {
       lastAccuracy = { accuracy: accuracies.reduce((a, b) => a + b, 0) / accuracies.length, min: Math.min(...accuracies) }
@@ -262,7 +295,11 @@ export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult>
       degraded: h.filter((m) => m.mix === 'degraded').length,
       skipped: h.filter((m) => m.mix === 'skipped').length,
       rejected: h.reduce((a, m) => a + Object.values(m.rejected).reduce((s, c) => s + (c ?? 0), 0), 0),
-      rssPerPeer: median(entry.rss)
+      rssPerPeer: median(entry.rss),
+      edgesLive: live,
+      edges,
+      isolated: ledger.isolatedPeerRounds - isolatedBefore,
+      deadlineMs: median(h.map((m) => m.deadlineMs))
     }
   }
 
@@ -331,6 +368,9 @@ export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult>
       status(`all ${plan.nodes.length} peers of the topology known`)
     }
     if (startRound > 0) status(`resuming from round ${startRound}`)
+    // Rounds from startRound on are run again.
+    dropRoundsFrom(roundsPath, startRound)
+    dropRoundsFrom(eventsPath, startRound)
     log('all %d peers listening; starting at round %d', addresses.length, startRound)
     for (const child of children) send(child, { type: 'start', book, startRound })
     await Promise.race([Promise.all(exited), anyFailure])
@@ -345,6 +385,10 @@ export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult>
     options.signal?.removeEventListener('abort', onAbort)
   }
 
+  function delivery (): DeliveryReport {
+    return ledger.report(finals.filter((p) => honestSet.has(p.id)).map((p) => p.rejectedFrom))
+  }
+
   function finish (startRound: number): SwarmResult {
     const result: SwarmResult = {
       swarm: plan.swarm,
@@ -354,7 +398,8 @@ export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult>
       peers: finals.sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true })),
       interrupted,
       startRound,
-      wallMs: Date.now() - started
+      wallMs: Date.now() - started,
+      delivery: delivery()
     }
     writeSummary(startRound)
     return result
@@ -369,6 +414,7 @@ export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult>
       attack: plan.options.attack,
       byzantine: plan.byzantine,
       overrun: plan.overrun,
+      delivery: delivery(),
       startRound,
       roundsCompleted: rounds.length,
       interrupted,

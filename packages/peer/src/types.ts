@@ -3,6 +3,7 @@
 
 import type { Dataset } from '@murmur/learn'
 import type { Dtype, FrameRejection } from './frame.ts'
+import type { RoundTiming } from './inbox.ts'
 
 /** Where a round's models travel between graph neighbours. Ids are topology node ids. */
 export interface ModelTransport {
@@ -10,11 +11,11 @@ export interface ModelTransport {
   readonly self: string
   /**
    * Sends this node's model for `round` to neighbour `to`. Resolves once written; rejects when
-   * the neighbour cannot be reached (the engine counts the failure and goes on).
+   * the neighbour cannot be reached or `signal` aborts (the engine counts the failure and goes on).
    */
-  send: (to: string, round: number, params: Float32Array) => Promise<void>
+  send: (to: string, round: number, params: Float32Array, signal?: AbortSignal) => Promise<void>
   /** Sends raw bytes as one frame, unchecked: how a rogue peer sends malformed frames. */
-  sendRaw: (to: string, bytes: Uint8Array) => Promise<void>
+  sendRaw: (to: string, bytes: Uint8Array, signal?: AbortSignal) => Promise<void>
   /**
    * Resolves with the models received for `round` from the nodes in `from`, as soon as all of
    * them arrived or at `deadline` (ms since the epoch), whichever is first. Models arrive
@@ -25,6 +26,15 @@ export interface ModelTransport {
   collect: (round: number, from: readonly string[], deadline: number, signal?: AbortSignal) => Promise<Map<string, Float32Array>>
   /** Frames refused so far, by reason. */
   rejections: () => Readonly<Partial<Record<FrameRejection, number>>>
+  /** Frames refused so far, by sending node (who delivered something the checks refused). */
+  rejectionsBySender: () => Readonly<Record<string, number>>
+  /** When the models of the last collected round arrived, and which of it came too late. */
+  lastTiming: () => RoundTiming | undefined
+  /**
+   * The highest round that at least `quorum` of the nodes in `from` have sent a model for (−1
+   * when fewer were heard): a node far behind it has been paused and catches up.
+   */
+  frontier: (from: readonly string[], quorum: number) => number
   /**
    * Optional: the first round this node will collect (after a resume), so the receive window
    * opens there instead of at round 0 and early frames of that round are kept, not refused.
@@ -95,6 +105,11 @@ export interface RoundMetrics {
   /** Neighbour models that arrived in time, and neighbours. */
   received: number
   neighbours: number
+  /**
+   * The neighbours whose model this node expected and did not get in time (an attacker expects
+   * only its honest neighbours'). Per-edge delivery is read from here.
+   */
+  missing: string[]
   /** Tolerance used this round. */
   f: number
   /** 'ok' | 'degraded' (f shrunk) | 'skipped' (kept own model). */
@@ -102,9 +117,12 @@ export interface RoundMetrics {
   /**
    * Why a round was skipped: too few inputs ('shortfall'), the rule refused its inputs
    * ('rule-error'), its output was not finite ('non-finite'), or the node is a crashed
-   * Byzantine peer ('crashed').
+   * Byzantine peer ('crashed'), or the round was skipped to catch up with neighbours far ahead
+   * after a pause ('behind').
    */
-  skipReason?: 'shortfall' | 'rule-error' | 'non-finite' | 'crashed'
+  skipReason?: 'shortfall' | 'rule-error' | 'non-finite' | 'crashed' | 'behind'
+  /** How long this round waited at most for the neighbours' models, ms (it adapts; 0 when skipped). */
+  deadlineMs: number
   bytesSent: number
   sendFailures: number
   /** Frames refused so far, by reason. */

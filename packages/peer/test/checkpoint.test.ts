@@ -90,7 +90,7 @@ describe('metrics log', () => {
     const path = join(freshDir(), 'nested', 'metrics.jsonl')
     const log = createMetricsLog(path)
     const metrics = (round: number): RoundMetrics => ({
-      node: 'p0', round, byzantine: false, trainLoss: 0.5, received: 2, neighbours: 2, f: 1, mix: 'ok', bytesSent: 100,
+      node: 'p0', round, byzantine: false, trainLoss: 0.5, received: 2, neighbours: 2, missing: [], f: 1, mix: 'ok', deadlineMs: 2000, bytesSent: 100,
       sendFailures: 0, rejected: { checksum: 1 }, computeMs: 1, communicateMs: 2, aggregateMs: 0.5, roundMs: 4
     })
     log.write(metrics(0))
@@ -109,7 +109,7 @@ describe('metrics log', () => {
     const path = join(freshDir(), 'metrics.jsonl')
     const log = createMetricsLog(path)
     const records = [0, 1, 2].map((round): RoundMetrics => ({
-      node: 'p3', round, byzantine: false, trainLoss: 0.1 * round, received: 1, neighbours: 2, f: 0, mix: 'degraded', bytesSent: 8,
+      node: 'p3', round, byzantine: false, trainLoss: 0.1 * round, received: 1, neighbours: 2, missing: ['p4'], f: 0, mix: 'degraded', deadlineMs: 2000, bytesSent: 8,
       sendFailures: round, rejected: {}, computeMs: 1, communicateMs: 1, aggregateMs: 1, roundMs: 3
     }))
     for (const r of records) log.write(r)

@@ -40,8 +40,10 @@ export function createRule (spec: string): Aggregator {
 /**
  * Chains pre-aggregators and a rule. `minInputs(f)` is the smallest n for which every stage gets
  * enough inputs (f passed through each stage's nextF, n through its output count).
- * Per-input options (weights, loss gaps) reach only stages before the first one that changes the
- * number of vectors; after it the pivot is 0, the group holding the original pivot.
+ * Per-input options (weights, loss gaps) pass through stages that keep their inputs' number and
+ * order, so `nnm+mean` still mixes with the gossip weights. They stop at the first stage that
+ * regroups the inputs: one that declares `outputs` or changes the count. After it the pivot is 0,
+ * the group holding the original pivot.
  */
 export function composeRule (pre: readonly PreAggregator[], rule: Aggregator, name?: string): Aggregator {
   const ruleName = name ?? [...pre.map((p) => p.name), rule.name].join('+')
@@ -63,8 +65,9 @@ export function composeRule (pre: readonly PreAggregator[], rule: Aggregator, na
       for (const p of pre) {
         const next = p.apply(current, { ...stageOptions, f })
         f = p.nextF(f, current.length)
-        if (next.length !== current.length) {
-          // Per-input options no longer line up with the vectors; the pivot's group comes first.
+        // A stage with `outputs` regroups even when the count stays (bucketing with s = 1 still
+        // shuffles), so per-input options would land on the wrong vectors; the pivot's group comes first.
+        if (p.outputs !== undefined || next.length !== current.length) {
           stageOptions = { ...stageOptions, pivot: 0, weights: undefined, lossGaps: undefined }
         }
         current = next
@@ -154,11 +157,58 @@ export function ruleRequirements (spec: string, n: number): RuleRequirements {
   return { rule: rule.name, n, maxF, stages: pipelineTrace(pre, agg, n, Math.max(maxF, 0)) }
 }
 
-/** A few lines for help and logs: the stages, their descriptions, and the bound at n (when given). */
+/** Whether the gossip weights (`options.weights`) reach and steer a spec's final aggregator. */
+export interface RuleWeights {
+  /** The normalized spec. */
+  readonly rule: string
+  /** True when the rule's output depends on the weights: the D-SGD step needs this. */
+  readonly used: boolean
+  /** The stage that decides it: the first pre-aggregator that drops the weights, else the aggregator. */
+  readonly stage: string
+  /** The reason in words, for help text and logs. */
+  readonly reason: string
+}
+
+/**
+ * How a rule spec treats the gossip weights, from the registry's declarations: `nnm+mean` and
+ * `clip(c=2)+mean` use them (the pre-aggregators keep the inputs in order and pass them on),
+ * `nnm+cwtm` ignores them (cwtm never reads them), `bucketing+mean` drops them (buckets regroup
+ * the inputs, so mean averages the buckets uniformly).
+ */
+export function ruleWeights (spec: string): RuleWeights {
+  const { parsed, entries } = resolveRuleSpec(spec)
+  return weightsThrough(parsed, entries)
+}
+
+function weightsThrough (parsed: ParsedRuleSpec, entries: readonly RuleEntry[]): RuleWeights {
+  const stages = parsed.stages
+  const last = stages.length - 1
+  const dropping = entries.findIndex((e) => e.kind === 'preaggregator' && e.weights === 'dropped')
+  if (dropping >= 0) {
+    const text = stages[dropping].text
+    return { rule: parsed.spec, used: false, stage: text, reason: `dropped: ${text} regroups the inputs, so ${stages[last].text} runs without them` }
+  }
+  const aggregator = entries[last] as AggregatorEntry
+  const text = stages[last].text
+  if (aggregator.weights === 'ignored') return { rule: parsed.spec, used: false, stage: text, reason: `ignored: ${text} does not read them` }
+  const passed = last > 0 ? ` (passed on by ${stages.slice(0, last).map((s) => s.text).join(', ')})` : ''
+  return { rule: parsed.spec, used: true, stage: text, reason: `used by ${text}${passed}` }
+}
+
+/** Whether a spec's output depends on the gossip weights (see `ruleWeights`). */
+export function ruleUsesWeights (spec: string): boolean {
+  return ruleWeights(spec).used
+}
+
+/**
+ * A few lines for help and logs: the stages, their descriptions, what becomes of the gossip
+ * weights, and the bound at n (when given).
+ */
 export function describeRule (spec: string, n?: number): string {
   const { rule, parsed, entries, pre, agg } = buildPipeline(spec)
   const lines = [`${rule.name}: needs n ≥ ${[0, 1, 2].map((f) => `${rule.minInputs(f)} for f = ${f}`).join(', ')}`]
   parsed.stages.forEach((s, i) => lines.push(`  ${s.text}: ${entries[i].description}`))
+  lines.push(`  gossip weights: ${weightsThrough(parsed, entries).reason}`)
   if (n !== undefined) {
     const maxF = maxTolerableF(rule, n)
     if (maxF < 0) {

@@ -26,13 +26,34 @@ interface EntryBase extends SpecEntry {
   readonly description: string
 }
 
+/**
+ * What an aggregator does with the gossip weights `options.weights` (one per input, own first):
+ * - `used`: its output depends on them (the D-SGD step needs such a final stage);
+ * - `ignored`: it never reads them, so a weighted call gives the same answer as an unweighted one.
+ */
+export type AggregatorWeights = 'used' | 'ignored'
+
+/**
+ * What a pre-aggregator does with the gossip weights. None reads them; what matters is whether
+ * they still line up with its outputs:
+ * - `passed`: output i is built from input i (same number and order), so the weights reach the
+ *   next stage unchanged;
+ * - `dropped`: the inputs are regrouped (shuffled, merged), so the next stages run without them.
+ */
+export type PreAggregatorWeights = 'passed' | 'dropped'
+
+/** How a stage treats the gossip weights, as `RuleInfo` reports it. */
+export type WeightsTreatment = AggregatorWeights | PreAggregatorWeights
+
 export interface AggregatorEntry extends EntryBase {
   readonly kind: 'aggregator'
+  readonly weights: AggregatorWeights
   readonly create: (params: Params) => Aggregator
 }
 
 export interface PreAggregatorEntry extends EntryBase {
   readonly kind: 'preaggregator'
+  readonly weights: PreAggregatorWeights
   readonly create: (params: Params) => PreAggregator
 }
 
@@ -49,12 +70,12 @@ const convention: ParamSpec = {
   description: 'neighbours in the Krum score: n − f − 1, or n − f − 2 as in Blanchard et al.'
 }
 
-function aggregator (name: string, description: string, params: readonly ParamSpec[], create: (p: Params) => Aggregator, aliases?: readonly string[]): AggregatorEntry {
-  return { kind: 'aggregator', name, description, params, create, ...(aliases === undefined ? {} : { aliases }) }
+function aggregator (name: string, weights: AggregatorWeights, description: string, params: readonly ParamSpec[], create: (p: Params) => Aggregator, aliases?: readonly string[]): AggregatorEntry {
+  return { kind: 'aggregator', name, weights, description, params, create, ...(aliases === undefined ? {} : { aliases }) }
 }
 
-function preaggregator (name: string, description: string, params: readonly ParamSpec[], create: (p: Params) => PreAggregator, aliases?: readonly string[]): PreAggregatorEntry {
-  return { kind: 'preaggregator', name, description, params, create, ...(aliases === undefined ? {} : { aliases }) }
+function preaggregator (name: string, weights: PreAggregatorWeights, description: string, params: readonly ParamSpec[], create: (p: Params) => PreAggregator, aliases?: readonly string[]): PreAggregatorEntry {
+  return { kind: 'preaggregator', name, weights, description, params, create, ...(aliases === undefined ? {} : { aliases }) }
 }
 
 const xiParams: readonly ParamSpec[] = [
@@ -65,64 +86,69 @@ const xiParams: readonly ParamSpec[] = [
 /** The weighted rules (they expose their weights) PAwBRoFL can build on. */
 const PAWBROFL_BASES = ['filtering', 'caf', 'no-regret', 'mda', 'smea']
 
-/** The table: pre-aggregators first, then aggregators. */
+/**
+ * The table: pre-aggregators first, then aggregators. Each entry's `weights` says how it treats
+ * the gossip weights, read off its implementation: only `mean` and `scclip` use them (the spectral,
+ * subset and loss-aware rules weigh inputs by weights of their own, not by `options.weights`), and
+ * only `bucketing` regroups its inputs.
+ */
 export const RULES: readonly RuleEntry[] = [
-  preaggregator('nnm', 'nearest-neighbour mixing: each input becomes the mean of its n − f nearest inputs', [], () => nnm()),
-  preaggregator('bucketing', 'shuffle, average buckets of s inputs; the next stage tolerates ⌈f/s⌉', [
+  preaggregator('nnm', 'passed', 'nearest-neighbour mixing: each input becomes the mean of its n − f nearest inputs', [], () => nnm()),
+  preaggregator('bucketing', 'dropped', 'shuffle, average buckets of s inputs; the next stage tolerates ⌈f/s⌉', [
     { name: 's', type: 'number', integer: true, min: 1, default: 2, description: 'bucket size' },
     { name: 'seed', type: 'number', integer: true, default: 0, description: 'shuffle seed when the call brings no rng' }
   ], (p) => bucketing({ s: num(p, 's'), seed: num(p, 'seed') })),
-  preaggregator('clip', 'static clipping: scale every input longer than c down to norm c', [
+  preaggregator('clip', 'passed', 'static clipping: scale every input longer than c down to norm c', [
     { name: 'c', type: 'number', min: 0, exclusiveMin: true, required: true, description: 'norm threshold' }
   ], (p) => clipping({ c: num(p, 'c') as number }), ['clipping']),
-  preaggregator('arc', 'adaptive robust clipping: clip the ⌊2(f/n)(n − f)⌋ largest inputs to the next largest norm', [], () => arc()),
+  preaggregator('arc', 'passed', 'adaptive robust clipping: clip the ⌊2(f/n)(n − f)⌋ largest inputs to the next largest norm', [], () => arc()),
 
-  aggregator('mean', 'plain average (not robust)', [], () => mean(), ['avg']),
-  aggregator('cwmed', 'coordinate-wise median', [], () => cwmed(), ['median']),
-  aggregator('cwtm', 'coordinate-wise trimmed mean: drop the f smallest and f largest per coordinate', [], () => cwtm(), ['trmean']),
-  aggregator('meamed', 'per coordinate, mean of the n − f values closest to the median', [], () => meamed()),
-  aggregator('geomed', 'geometric median by smoothed Weiszfeld iterations', [
+  aggregator('mean', 'used', 'average, Σ w_j x_j / Σ w_j with the gossip weights, plain without them (not robust)', [], () => mean(), ['avg']),
+  aggregator('cwmed', 'ignored', 'coordinate-wise median', [], () => cwmed(), ['median']),
+  aggregator('cwtm', 'ignored', 'coordinate-wise trimmed mean: drop the f smallest and f largest per coordinate', [], () => cwtm(), ['trmean']),
+  aggregator('meamed', 'ignored', 'per coordinate, mean of the n − f values closest to the median', [], () => meamed()),
+  aggregator('geomed', 'ignored', 'geometric median by smoothed Weiszfeld iterations', [
     { name: 'tol', type: 'number', min: 0, exclusiveMin: true, max: 1, exclusiveMax: true, default: 1e-6, description: 'stop when a step moves less than tol × the median distance' },
     { name: 'maxIter', type: 'number', integer: true, min: 1, default: 200, description: 'iteration cap per phase' },
     { name: 'nu', type: 'number', min: 0, exclusiveMin: true, max: 1, exclusiveMax: true, default: 1e-8, description: 'smoothing: distances below ν × the median distance count as that' }
   ], (p) => geomed({ tol: num(p, 'tol'), maxIter: num(p, 'maxIter'), nu: num(p, 'nu') }), ['rfa']),
-  aggregator('krum', 'the input with the lowest Krum score (sum of squared distances to its nearest neighbours)', [convention],
+  aggregator('krum', 'ignored', 'the input with the lowest Krum score (sum of squared distances to its nearest neighbours)', [convention],
     (p) => krum({ convention: str(p, 'convention') as KrumConvention })),
-  aggregator('multikrum', 'mean of the n − f inputs with the lowest Krum scores', [convention],
+  aggregator('multikrum', 'ignored', 'mean of the n − f inputs with the lowest Krum scores', [convention],
     (p) => multikrum({ convention: str(p, 'convention') as KrumConvention })),
-  aggregator('bulyan', 'repeated Krum selection of n − 2f inputs, then trimmed mean; needs n ≥ 4f + 3', [], () => bulyan()),
-  aggregator('monna', 'mean of the n − f inputs nearest to the pivot (the node’s own model)', [], () => monna()),
-  aggregator('cclip', 'centered clipping around the previous output (or the pivot)', [
+  aggregator('bulyan', 'ignored', 'repeated Krum selection of n − 2f inputs, then trimmed mean; needs n ≥ 4f + 3', [], () => bulyan()),
+  aggregator('monna', 'ignored', 'mean of the n − f inputs nearest to the pivot (the node’s own model)', [], () => monna()),
+  aggregator('cclip', 'ignored', 'centered clipping around the previous output (or the pivot)', [
     { name: 'tau', type: 'number', min: 0, exclusiveMin: true, required: true, description: 'clipping radius τ' },
     { name: 'iters', type: 'number', integer: true, min: 1, default: 1, description: 'clipping iterations L' }
   ], (p) => cclip({ tau: num(p, 'tau') as number, iters: num(p, 'iters') })),
-  aggregator('scclip', 'self-centred clipping (ClippedGossip): clip neighbour differences around the own model', [
+  aggregator('scclip', 'used', 'self-centred clipping (ClippedGossip): clip neighbour differences around the own model', [
     { name: 'tau', type: 'number', min: 0, exclusiveMin: true, description: 'clipping radius τ; automatic: chosen per call from the data' }
   ], (p) => scclip({ tau: num(p, 'tau') })),
-  aggregator('mda', 'mean of the n − f inputs of smallest diameter (exact search up to exactLimit subsets)', [
+  aggregator('mda', 'ignored', 'mean of the n − f inputs of smallest diameter (exact search up to exactLimit subsets)', [
     { name: 'exactLimit', type: 'number', integer: true, min: 0, default: 200000, description: 'search exactly when C(n, f) ≤ exactLimit, else approximate' }
   ], (p) => mda({ exactLimit: num(p, 'exactLimit') })),
-  aggregator('smea', 'mean of the n − f inputs whose covariance has the smallest top eigenvalue', [
+  aggregator('smea', 'ignored', 'mean of the n − f inputs whose covariance has the smallest top eigenvalue', [
     { name: 'exactLimit', type: 'number', integer: true, min: 0, default: 200000, description: 'search exactly when C(n, f) ≤ exactLimit, else approximate' }
   ], (p) => smea({ exactLimit: num(p, 'exactLimit') })),
-  aggregator('caf', 'covariance-bound agnostic filter: down-weight inputs along the top eigenvector', [
+  aggregator('caf', 'ignored', 'covariance-bound agnostic filter: down-weight inputs along the top eigenvector', [
     { name: 'bound', type: 'number', min: 0, description: 'stop once the top eigenvalue is ≤ bound; automatic: no early stop' }
   ], (p) => caf({ bound: num(p, 'bound') })),
-  aggregator('filtering', 'filter on the weighted covariance until its top eigenvalue is ≤ ξ (seed 002, Alg. 2)', xiParams,
+  aggregator('filtering', 'ignored', 'filter on the weighted covariance until its top eigenvalue is ≤ ξ (seed 002, Alg. 2)', xiParams,
     (p) => filtering({ xi: num(p, 'xi'), xiFactor: num(p, 'xiFactor') })),
-  aggregator('no-regret', 'no-regret multiplicative weights until the top eigenvalue is ≤ ξ (seed 002, Alg. 1)', [
+  aggregator('no-regret', 'ignored', 'no-regret multiplicative weights until the top eigenvalue is ≤ ξ (seed 002, Alg. 1)', [
     ...xiParams,
     { name: 'eta', type: 'number', min: 0, exclusiveMin: true, max: 1, exclusiveMax: true, default: 0.5, description: 'multiplicative step η' },
     { name: 'maxIter', type: 'number', integer: true, min: 1, default: 500, description: 'iteration cap' },
     { name: 'prefilter', type: 'number', min: 0, exclusiveMin: true, default: 2, description: 'pre-filter radius factor' }
   ], (p) => noRegret({ xi: num(p, 'xi'), xiFactor: num(p, 'xiFactor'), eta: num(p, 'eta'), maxIter: num(p, 'maxIter'), prefilter: num(p, 'prefilter') }),
   ['noregret']),
-  aggregator('pawbrofl', 'loss-aware softmax re-weighting of a weighted robust rule, keeping its norm (needs loss gaps)', [
+  aggregator('pawbrofl', 'ignored', 'loss-aware softmax re-weighting of a weighted robust rule, keeping its norm (needs loss gaps)', [
     { name: 'mu', type: 'number', min: 0, exclusiveMin: true, default: 0.1, description: 'softmax temperature μ' },
     { name: 'base', type: 'enum', values: PAWBROFL_BASES, default: 'filtering', description: 'the weighted robust rule giving q (its default parameters)' },
     { name: 'prefer', type: 'enum', values: ['low-gap', 'high-gap'], default: 'low-gap', description: 'favour low loss gaps (gossip) or high ones (eq. 8 as written)' }
   ], (p) => pawbrofl({ mu: num(p, 'mu'), base: baseRule(str(p, 'base') ?? 'filtering'), prefer: str(p, 'prefer') as GapPreference })),
-  aggregator('fedlaw', 'weights on the sparse capped simplex from the loss gaps (needs loss gaps)', [
+  aggregator('fedlaw', 'ignored', 'weights on the sparse capped simplex from the loss gaps (needs loss gaps)', [
     { name: 's', type: 'number', integer: true, min: 1, description: 'at most s inputs get weight; automatic: n − f' },
     { name: 't', type: 'number', min: 0, exclusiveMin: true, description: 'per-input weight cap; automatic: capFactor / s' },
     { name: 'capFactor', type: 'number', min: 1, default: 2, description: 'default cap as a multiple of 1/s' },
@@ -147,6 +173,8 @@ export interface RuleInfo {
   readonly kind: 'aggregator' | 'preaggregator'
   readonly aliases: readonly string[]
   readonly description: string
+  /** How the stage treats the gossip weights (see AggregatorWeights, PreAggregatorWeights). */
+  readonly weights: WeightsTreatment
   readonly params: readonly ParamSpec[]
   /** One line per parameter: name, type, range, default, description. */
   readonly paramHelp: readonly string[]
@@ -159,6 +187,7 @@ export function listRules (): RuleInfo[] {
     kind: e.kind,
     aliases: e.aliases ?? [],
     description: e.description,
+    weights: e.weights,
     params: e.params,
     paramHelp: describeParams(e)
   }))

@@ -81,3 +81,17 @@ export function meanAndStd (vectors: Vectors): { mean: Float32Array, std: Float3
   })
   return { mean, std }
 }
+
+/**
+ * The q-quantile (q in [0, 1]) of `values` by linear interpolation between order statistics
+ * (R's type 7); NaN when there are none. Sorts a copy.
+ */
+export function quantile (values: ArrayLike<number>, q: number): number {
+  if (!(q >= 0 && q <= 1)) throw new RobustInputError('bad-parameter', `quantile: q must be in [0, 1], got ${q}`)
+  const xs = Float64Array.from(values).sort()
+  if (xs.length === 0) return Number.NaN
+  const pos = q * (xs.length - 1)
+  const lo = Math.floor(pos)
+  const hi = Math.min(xs.length - 1, lo + 1)
+  return xs[lo] + (pos - lo) * (xs[hi] - xs[lo])
+}

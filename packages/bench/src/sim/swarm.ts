@@ -12,7 +12,7 @@ import {
 } from '@murmur/peer'
 import type { Topology } from '@murmur/topology'
 import type { HonestOutcome, SwarmCellParams } from './common.ts'
-import { createRule, empiricalKappa, kappaBound, kappaLowerBound, type Aggregator } from '@murmur/robust'
+import { createRule, empiricalKappa, kappaBound, kappaLowerBound, quantile, type Aggregator } from '@murmur/robust'
 
 /** A 32-bit seed from a base seed and a slot (node index, draw index, ...). */
 export function subSeed (seed: number, slot: number): number {
@@ -22,15 +22,6 @@ export function subSeed (seed: number, slot: number): number {
   return (h ^ (h >>> 16)) >>> 0
 }
 
-/** The q-quantile (0..1) of values by linear interpolation between order statistics; NaN when empty. */
-export function quantile (values: ArrayLike<number>, q: number): number {
-  const xs = Float64Array.from(values).sort()
-  if (xs.length === 0) return Number.NaN
-  const pos = q * (xs.length - 1)
-  const lo = Math.floor(pos)
-  const hi = Math.min(xs.length - 1, lo + 1)
-  return xs[lo] + (pos - lo) * (xs[hi] - xs[lo])
-}
 
 /** Empirical κ of a set of aggregations: how many, and the median, 95th percentile and maximum. */
 export interface KappaStats {

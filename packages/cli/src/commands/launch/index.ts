@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { launchSwarm, listBehaviours, planSwarm, SwarmConfigError, type RoundSummary, type SwarmOptions, type TaskConfig } from '@murmur/peer'
+import { launchSwarm, listBehaviours, planSwarm, SwarmConfigError, type DeliveryReport, type RoundSummary, type SwarmOptions, type TaskConfig } from '@murmur/peer'
 import { listRules } from '@murmur/robust'
 import { defineCommand, UsageError } from '../../command.ts'
 import { createProgressBar } from '../../progress.ts'
@@ -30,7 +30,24 @@ export function parsePartition (text: string): TaskConfig['partition'] {
 
 function formatRound (r: RoundSummary): string {
   const acc = r.accuracy === undefined ? '' : `acc ${(100 * r.accuracy).toFixed(1)}% (min ${(100 * (r.minAccuracy ?? 0)).toFixed(1)}%) `
-  return `${acc}consensus ${r.consensusDistance.toExponential(2)} round ${Math.round(r.roundMs)} ms`
+  const alone = r.isolated > 0 ? ` ${r.isolated} isolated` : ''
+  return `${acc}consensus ${r.consensusDistance.toExponential(2)} edges ${r.edgesLive}/${r.edges} live${alone} round ${Math.round(r.roundMs)} ms`
+}
+
+const pct = (x: number): string => `${(100 * x).toFixed(1)}%`
+
+/** What the run delivered, in a few lines: honest edges, isolation, the attack. */
+export function formatDelivery (d: DeliveryReport): string {
+  const lines = [`honest edges: ${pct(d.honest.share)} of models delivered in time (${d.honest.delivered} of ${d.honest.expected}), ${d.honest.liveAtEnd}/${d.honest.edges} live at the end` +
+    (d.skippedBehind > 0 ? `; ${d.skippedBehind} rounds skipped by paused peers to catch up` : '')]
+  if (d.attack === null) lines.push('attack: silent peers (nothing to deliver)')
+  else if (d.attack !== undefined) {
+    lines.push(`attack ${d.attack.behaviour}: ${pct(d.attack.reached)} of crafted models reached honest peers in time ` +
+      `(${d.attack.delivered} mixed, ${d.attack.refused} refused by their checks, of ${d.attack.expected})`)
+  }
+  for (const warning of d.warnings) lines.push(`warning: ${warning}`)
+  if (!d.valid) lines.push('warning: this run\'s figures do not measure what they would claim; see the warnings above and events.jsonl')
+  return lines.join('\n') + '\n'
 }
 
 export const launchCommand = defineCommand({
@@ -61,7 +78,7 @@ export const launchCommand = defineCommand({
     byzantine: { type: 'string', placeholder: 'ids', description: 'comma-separated Byzantine node ids (default: drawn from μ_H)' },
     'byzantine-count': { type: 'integer', placeholder: 'k', description: 'draw from μ_H until exactly k peers are Byzantine' },
     'mu-seed': { type: 'integer', default: 0, description: 'seed of the μ_H draw' },
-    'round-timeout': { type: 'integer', default: 10000, placeholder: 'ms', description: 'how long a peer waits for its neighbours each round' },
+    'round-timeout': { type: 'integer', default: 30000, placeholder: 'ms', description: 'the most a peer waits for its neighbours in a round; below it the wait follows the arrival times it sees (at least 2 s)' },
     'eval-every': { type: 'integer', default: 5, description: 'evaluate test accuracy every k rounds' },
     'test-size': { type: 'integer', default: 1000, description: 'test samples each peer evaluates on' },
     dtype: { type: 'string', default: 'f32', choices: ['f32', 'f16'], description: 'number format of models on the wire' },
@@ -75,6 +92,7 @@ export const launchCommand = defineCommand({
     bootstrap: { type: 'string', placeholder: 'multiaddrs', description: 'with --only: comma-separated addresses of peers already running elsewhere (from their bootstrap.txt)' },
     'peer-wait': { type: 'integer', default: 300, placeholder: 's', description: 'with --only: how long to wait for the nodes on other hosts' },
     'run-dir': { type: 'string', placeholder: 'dir', description: 'where results go (default runs/<topology>-<time>); an existing run resumes' },
+    force: { type: 'boolean', description: 'resume from --run-dir even when its run was made with other options (its plan.json is replaced); without it such a launch is refused. A different --rounds needs no --force' },
     json: { type: 'boolean', description: 'print the final summary as JSON' },
     'list-rules': { type: 'boolean', description: 'list the mixing rules and exit' },
     'list-attacks': { type: 'boolean', description: 'list the Byzantine behaviours and exit' }
@@ -89,7 +107,8 @@ export const launchCommand = defineCommand({
   ],
   run: async ({ options, positionals, io, path }) => {
     if (options['list-rules'] === true) {
-      for (const rule of listRules()) io.stdout(`${rule.name.padEnd(12)} ${rule.description}\n`)
+      const weights: Record<string, string> = { used: ' [weighs neighbours by gossip weights]', dropped: ' [later stages mix unweighted]' }
+      for (const rule of listRules()) io.stdout(`${rule.name.padEnd(12)} ${rule.description}${weights[rule.weights] ?? ''}\n`)
       return
     }
     if (options['list-attacks'] === true) {
@@ -174,6 +193,7 @@ export const launchCommand = defineCommand({
         ...(only === undefined ? {} : { only }),
         ...(bootstrap === undefined ? {} : { bootstrap }),
         peerWaitMs: options['peer-wait'] * 1000,
+        force: options.force === true,
         onBootstrap: (addrs) => { bar.log(`murmur: bootstrap addresses (also in ${join(runDir, 'bootstrap.txt')}):\n${addrs.map((a) => `  ${a}`).join('\n')}`) },
         signal: controller.signal,
         onStatus: (message) => { bar.log(`murmur: ${message}`) },
@@ -184,11 +204,12 @@ export const launchCommand = defineCommand({
       })
       bar.done()
       if (options.json === true) {
-        io.stdout(JSON.stringify({ runDir, final: result.final, interrupted: result.interrupted, peers: result.peers }, null, 2) + '\n')
+        io.stdout(JSON.stringify({ runDir, final: result.final, interrupted: result.interrupted, delivery: result.delivery, peers: result.peers }, null, 2) + '\n')
       } else {
         const final = result.final
         io.stdout(`${result.interrupted ? 'stopped' : 'finished'} after ${result.rounds.length === 0 ? 0 : result.rounds[result.rounds.length - 1].round + 1} rounds in ${(result.wallMs / 1000).toFixed(1)} s\n`)
         if (final !== undefined) io.stdout(`honest accuracy at round ${final.round + 1}: mean ${(100 * (final.accuracy ?? 0)).toFixed(2)}%, min ${(100 * (final.minAccuracy ?? 0)).toFixed(2)}%\n`)
+        io.stdout(formatDelivery(result.delivery))
         io.stdout(`results: ${join(runDir, 'summary.json')}, ${join(runDir, 'rounds.jsonl')}, ${join(runDir, 'peers')}/<id>/metrics.jsonl\n`)
       }
     } finally {

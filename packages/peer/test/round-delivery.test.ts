@@ -1,0 +1,253 @@
+// Rounds that mean what they report: the adaptive deadline, the inbox's catch-up bookkeeping, an
+// engine that neither gives up a configured edge nor lets a silent neighbour hold its round, and
+// the launcher's delivery ledger.
+
+import { strict as assert } from 'node:assert'
+import { describe, it } from 'node:test'
+import { AdaptiveDeadline } from '../src/deadline.ts'
+import { DeliveryLedger, type DeliveryEvent } from '../src/delivery.ts'
+import { RoundEngine } from '../src/engine.ts'
+import { encodeFrame } from '../src/frame.ts'
+import { Inbox, type RoundTiming } from '../src/inbox.ts'
+import { createQuadraticLearner } from '../src/learner.ts'
+import { createMemoryHub } from '../src/memory-transport.ts'
+import type { ModelTransport, RoundMetrics } from '../src/types.ts'
+
+const timing = (round: number, arrivals: number[], late: number[] = []): RoundTiming => ({
+  round,
+  arrivals: new Map(arrivals.map((ms, k) => [`a${k}`, ms])),
+  late: new Map(late.map((ms, k) => [`l${k}`, ms]))
+})
+
+describe('adaptive deadline', () => {
+  it('waits the cap until it has observed enough rounds, then 3× the recent 90th percentile of the slowest arrival', () => {
+    const d = new AdaptiveDeadline({ capMs: 10_000, floorMs: 100 })
+    assert.equal(d.ms, 10_000)
+    d.observe(timing(0, [50, 200]))
+    d.observe(timing(1, [300]))
+    assert.equal(d.ms, 10_000, 'two rounds are not enough')
+    d.observe(timing(2, [100, 250]))
+    // slowest per round: 200, 300, 250 → p90 = 290 → 870
+    assert.equal(d.ms, 870)
+  })
+
+  it('stays within its floor and cap, ignores rounds where nothing arrived and repeated rounds', () => {
+    const d = new AdaptiveDeadline({ capMs: 5000 })
+    assert.equal(d.floorMs, 2000)
+    for (let t = 0; t < 5; t++) d.observe(timing(t, [10]))
+    assert.equal(d.ms, 2000, 'floor')
+    for (let t = 5; t < 30; t++) d.observe(timing(t, []))
+    assert.equal(d.ms, 2000, 'a silent round adds nothing')
+    d.observe(timing(4, [100_000]))
+    assert.equal(d.ms, 2000, 'an old round is not observed twice')
+    const slow = new AdaptiveDeadline({ capMs: 5000 })
+    for (let t = 0; t < 5; t++) slow.observe(timing(t, [4000]))
+    assert.equal(slow.ms, 5000, 'cap')
+  })
+
+  it('learns from models that came after the deadline', () => {
+    const d = new AdaptiveDeadline({ capMs: 60_000, floorMs: 100 })
+    for (let t = 0; t < 3; t++) d.observe(timing(t, [100]))
+    assert.equal(d.ms, 300)
+    for (let t = 3; t < 6; t++) d.observe(timing(t, [100], [900]))
+    assert.ok(d.ms >= 2700, `late arrivals raise the deadline (got ${d.ms})`)
+  })
+
+  it('refuses bad options', () => {
+    assert.throws(() => new AdaptiveDeadline({ capMs: 0 }), /capMs/)
+    assert.throws(() => new AdaptiveDeadline({ capMs: 100, floorMs: 200 }), /floorMs/)
+    assert.throws(() => new AdaptiveDeadline({ capMs: 100, window: 2, warmup: 3 }), /warmup/)
+  })
+})
+
+describe('inbox: catching up and arrival times', () => {
+  const frame = (sender: string, round: number, value = 1): Uint8Array =>
+    encodeFrame({ swarm: 's', sender, round, dtype: 'f32', params: Float32Array.of(value, value) })
+
+  it('the frontier is the highest round at least quorum senders reached', () => {
+    const inbox = new Inbox({ swarm: 's', dimension: 2, roundsAhead: 2 })
+    inbox.advance(0)
+    inbox.receive('a', frame('a', 9))
+    inbox.receive('b', frame('b', 12))
+    inbox.receive('c', frame('c', 1))
+    assert.equal(inbox.frontier(['a', 'b', 'c'], 1), 12)
+    assert.equal(inbox.frontier(['a', 'b', 'c'], 2), 9)
+    assert.equal(inbox.frontier(['a', 'b', 'c'], 3), 1)
+    assert.equal(inbox.frontier(['a', 'b', 'd'], 3), -1, 'a node never heard from counts as nowhere')
+    assert.equal(inbox.frontier(['a'], 2), -1)
+  })
+
+  it('frames too far ahead are refused for now, but the newest is kept and handed over when the window reaches it', async () => {
+    const inbox = new Inbox({ swarm: 's', dimension: 2, roundsAhead: 2 })
+    inbox.advance(0)
+    inbox.receive('a', frame('a', 8, 8))
+    inbox.receive('a', frame('a', 9, 9))
+    assert.equal(inbox.rejections()['future-round'], 2)
+    assert.equal(inbox.rejectionsBySender().a, 2)
+    const got = await inbox.collect(9, ['a'], Date.now() + 1000)
+    assert.deepEqual([...got.get('a') ?? []], [9, 9])
+  })
+
+  it('records when each model arrived and which came after the round was collected', async () => {
+    const inbox = new Inbox({ swarm: 's', dimension: 2, roundsAhead: 2 })
+    inbox.receive('a', frame('a', 0))
+    const got = await inbox.collect(0, ['a', 'b'], Date.now() + 30)
+    assert.equal(got.size, 1)
+    inbox.receive('b', frame('b', 0))
+    const t = inbox.lastTiming()
+    assert.equal(t?.round, 0)
+    assert.equal(t?.arrivals.get('a'), 0, 'a model there before the collection started took no time')
+    assert.ok((t?.late.get('b') ?? 0) >= 25, 'b came after the deadline')
+    assert.equal(inbox.rejections()['stale-round'], 1)
+  })
+})
+
+/** A 3-ring of quadratic learners over the memory hub; node `late` starts `delayMs` after the others. */
+async function ringWithPausedNode (opts: { rounds: number, delayMs: number, late: string, timeoutMs: number }): Promise<Map<string, RoundMetrics[]>> {
+  const ids = ['p0', 'p1', 'p2']
+  const hub = createMemoryHub({ dimension: 2 })
+  const metrics = new Map(ids.map((id) => [id, [] as RoundMetrics[]]))
+  const runs = ids.map(async (id, i) => {
+    if (id === opts.late) await new Promise((resolve) => setTimeout(resolve, opts.delayMs))
+    const engine = new RoundEngine({
+      self: id,
+      neighbours: ids.filter((other) => other !== id),
+      neighbourDegrees: [2, 2],
+      transport: hub.transport(id),
+      learner: createQuadraticLearner({ target: Float32Array.of(i, -i) }),
+      rule: 'mean',
+      tolerance: { kind: 'global', f: 0 },
+      localSteps: 1,
+      roundTimeoutMs: opts.timeoutMs,
+      minRoundTimeoutMs: opts.timeoutMs,
+      rounds: opts.rounds,
+      metrics: (m) => { metrics.get(id)?.push(m) }
+    })
+    return await engine.run()
+  })
+  const summaries = await Promise.all(runs)
+  assert.ok(summaries.every((s) => !s.interrupted))
+  return metrics
+}
+
+describe('round engine: a configured topology is kept', () => {
+  it('a node started late catches up with its neighbours, and every edge delivers again', async () => {
+    const metrics = await ringWithPausedNode({ rounds: 16, delayMs: 400, late: 'p2', timeoutMs: 50 })
+    const late = metrics.get('p2') ?? []
+    const behind = late.filter((m) => m.skipReason === 'behind')
+    assert.ok(behind.length >= 3, `p2 skipped the rounds it missed (skipped ${behind.length})`)
+    for (const [id, ms] of metrics) {
+      assert.deepEqual(ms.map((m) => m.round), Array.from({ length: 16 }, (_, t) => t), `${id} reports every round once`)
+      for (const m of ms.slice(-3)) assert.deepEqual(m.missing, [], `${id} round ${m.round}: every neighbour delivered again`)
+      assert.ok(ms.every((m) => m.neighbours === 2), `${id} never lost an edge`)
+    }
+    // While p2 was away its neighbours missed its model, and said so per edge.
+    assert.ok((metrics.get('p0') ?? []).some((m) => m.missing.includes('p2')))
+  })
+
+  it('a neighbour that never reads holds its own send, not the round; the next round cancels it', async () => {
+    const hub = createMemoryHub({ dimension: 2 })
+    const inner = hub.transport('p0')
+    hub.transport('p1')
+    const cancelled: number[] = []
+    const stuck: ModelTransport = {
+      ...inner,
+      send: async (to, round, params, signal) => {
+        if (to !== 'p1') { await inner.send(to, round, params, signal); return }
+        await new Promise<void>((resolve, reject) => {
+          signal?.addEventListener('abort', () => { cancelled.push(round); reject(new Error('cancelled')) }, { once: true })
+        })
+      }
+    }
+    const engine = new RoundEngine({
+      self: 'p0',
+      neighbours: ['p1'],
+      transport: stuck,
+      learner: createQuadraticLearner({ target: Float32Array.of(1, 1) }),
+      rule: 'mean',
+      tolerance: { kind: 'global', f: 0 },
+      localSteps: 1,
+      roundTimeoutMs: 40,
+      minRoundTimeoutMs: 40,
+      rounds: 3
+    })
+    const summary = await engine.run()
+    assert.equal(summary.rounds, 3)
+    assert.deepEqual(cancelled, [0, 1, 2], 'each round replaced the previous send; the last was stopped at the end')
+    assert.equal(summary.sendFailures, 3)
+  })
+})
+
+const record = (node: string, round: number, missing: string[], extra: Partial<RoundMetrics> = {}): RoundMetrics => ({
+  node,
+  round,
+  byzantine: false,
+  trainLoss: 0,
+  received: 2 - missing.length,
+  neighbours: 2,
+  missing,
+  f: 0,
+  mix: 'ok',
+  deadlineMs: 100,
+  bytesSent: 0,
+  sendFailures: 0,
+  rejected: {},
+  computeMs: 0,
+  communicateMs: 0,
+  aggregateMs: 0,
+  roundMs: 0,
+  ...extra
+})
+
+describe('delivery ledger', () => {
+  it('turns per-edge misses into events and shares, and judges the run', () => {
+    const events: DeliveryEvent[] = []
+    const ledger = new DeliveryLedger({ byzantine: [], onEvent: (e) => events.push(e) })
+    const nb = { a: ['b', 'c'], b: ['a', 'c'] }
+    ledger.observe(record('a', 0, []), nb.a)
+    ledger.observe(record('b', 0, []), nb.b)
+    ledger.observe(record('a', 1, ['c']), nb.a)
+    ledger.observe(record('b', 1, ['a', 'c'], { received: 0 }), nb.b)
+    assert.deepEqual(ledger.live(), { live: 1, edges: 4 })
+    ledger.observe(record('a', 2, []), nb.a)
+    ledger.observe(record('b', 2, ['c']), nb.b)
+    assert.deepEqual(events, [
+      { round: 1, event: 'edge-down', from: 'c', to: 'a' },
+      { round: 1, event: 'edge-down', from: 'a', to: 'b' },
+      { round: 1, event: 'edge-down', from: 'c', to: 'b' },
+      { round: 1, event: 'isolated', node: 'b' },
+      { round: 2, event: 'edge-up', from: 'c', to: 'a', missed: 1 },
+      { round: 2, event: 'edge-up', from: 'a', to: 'b', missed: 1 },
+      { round: 2, event: 'reconnected', node: 'b', rounds: 1 }
+    ])
+    const report = ledger.report()
+    assert.equal(report.honest.expected, 12)
+    assert.equal(report.honest.delivered, 8)
+    assert.equal(report.honest.worst[0].from, 'c')
+    assert.equal(report.honest.worst[0].to, 'b')
+    assert.deepEqual(report.isolated, { peerRounds: 1, peers: ['b'] })
+    assert.equal(report.valid, false)
+    assert.equal(report.warnings.length, 2)
+  })
+
+  it('an attack that reaches under 90 % of its receivers did not land; refused frames did reach them; silence has nothing to deliver', () => {
+    const run = (missedRounds: number, refused: number, sends = true): ReturnType<DeliveryLedger['report']> => {
+      const ledger = new DeliveryLedger({ byzantine: ['x'], attack: { behaviour: 'signflip', sends } })
+      for (let t = 0; t < 10; t++) ledger.observe(record('a', t, t < missedRounds ? ['x'] : []), ['b', 'x'])
+      return ledger.report([{ x: refused }])
+    }
+    const landed = run(0, 0)
+    assert.equal(landed.attack?.share, 1)
+    assert.equal(landed.attack?.landed, true)
+    assert.equal(landed.valid, true)
+    const lost = run(2, 0)
+    assert.equal(lost.attack?.reached, 0.8)
+    assert.equal(lost.attack?.landed, false)
+    assert.match(lost.warnings.join('\n'), /attack signflip did not land/)
+    const refused = run(10, 10)
+    assert.equal(refused.attack?.share, 0)
+    assert.equal(refused.attack?.reached, 1, 'refused by the checks, but it did arrive')
+    assert.equal(refused.attack?.landed, true)
+    assert.equal(run(10, 0, false).attack, null)
+  })
+})
