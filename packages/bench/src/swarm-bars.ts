@@ -46,6 +46,12 @@ interface Cell {
   rssPerPeerMiB: number
   wallS: number
   byzantine: string[]
+  /** Honest-edge delivery and, under attack, the share of crafted models that reached honest peers. */
+  honestDelivered: number
+  attackReached?: number
+  /** False when edges lost models or the attack did not land: then the cell measured nothing. */
+  valid: boolean
+  warnings: string[]
 }
 
 const median = (xs: number[]): number => {
@@ -79,13 +85,20 @@ async function run (name: string, options: SwarmOptions): Promise<Cell> {
     aggregateMs: median(rounds.map((r) => r.aggregateMs)),
     rssPerPeerMiB: median(rounds.map((r) => r.rssPerPeer)) / 2 ** 20,
     wallS: result.wallMs / 1000,
-    byzantine: plan.byzantine
+    byzantine: plan.byzantine,
+    honestDelivered: result.delivery.honest.share,
+    ...(result.delivery.attack == null ? {} : { attackReached: result.delivery.attack.reached }),
+    valid: result.delivery.valid,
+    warnings: result.delivery.warnings
   }
+  for (const warning of cell.warnings) process.stderr.write(`${name}: warning: ${warning}\n`)
   writeFileSync(cached, JSON.stringify(cell, null, 2) + '\n')
   return cell
 }
 
 const pct = (x: number | undefined): string => x === undefined ? '–' : `${(100 * x).toFixed(2)}%`
+/** A cell's accuracy, or why it is no result. */
+const result = (cell: Cell, x: number | undefined): string => cell.valid ? pct(x) : `not a result (${cell.warnings.length} warning${cell.warnings.length === 1 ? '' : 's'}, see bars.json)`
 
 const torus = await readTopology('topologies/torus-4x4.json')
 const base = (rounds: number): SwarmOptions => ({
@@ -98,7 +111,7 @@ const base = (rounds: number): SwarmOptions => ({
   batchSize: 32,
   rule: 'nnm+cwtm',
   f: 1,
-  roundTimeoutMs: 10_000,
+  roundTimeoutMs: 30_000,
   evalEvery: 10
 })
 
@@ -110,7 +123,7 @@ if (bars.has(1)) {
   report.bar1 = cell
   md.push('## Bar 1: torus-4x4, MNIST IID, MLP, no attack (rule nnm+cwtm, f_i from μ_H)', '',
     '| rounds | honest mean acc | honest min acc | first round ≥ 94% | median round |', '|---|---|---|---|---|',
-    `| ${cell.rounds} | ${pct(cell.accuracy)} | ${pct(cell.minAccuracy)} | ${cell.reached94 ?? 'not reached'} | ${cell.medianRoundMs.toFixed(0)} ms |`, '')
+    `| ${cell.rounds} | ${result(cell, cell.accuracy)} | ${result(cell, cell.minAccuracy)} | ${cell.reached94 ?? 'not reached'} | ${cell.medianRoundMs.toFixed(0)} ms |`, '')
 }
 
 if (bars.has(2)) {
@@ -128,7 +141,7 @@ if (bars.has(2)) {
   md.push(`## Bar 2: torus-4x4, 3 Byzantine peers from μ_H, f = 1, ${rounds} rounds`, '',
     'Honest mean test accuracy (min over honest peers in brackets).', '',
     `| attack | ${rules.join(' | ')} |`, `|---|${rules.map(() => '---').join('|')}|`,
-    ...attacks.map((a) => `| ${a} | ${rules.map((r) => `${pct(table[a][r].accuracy)} (${pct(table[a][r].minAccuracy)})`).join(' | ')} |`), '')
+    ...attacks.map((a) => `| ${a} | ${rules.map((r) => table[a][r].valid ? `${pct(table[a][r].accuracy)} (${pct(table[a][r].minAccuracy)})` : result(table[a][r], undefined)).join(' | ')} |`), '')
 }
 
 if (bars.has(3)) {

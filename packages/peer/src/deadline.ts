@@ -47,12 +47,15 @@ export class AdaptiveDeadline {
     if (!(Number.isInteger(this.warmup) && this.warmup >= 1 && this.warmup <= this.window)) throw new RangeError(`deadline: warmup must be an integer in [1, window], got ${this.warmup}`)
   }
 
-  /** Takes in a collected round's arrival times (each round once; a round where nothing arrived adds nothing). */
-  observe (timing: RoundTiming | undefined): void {
+  /**
+   * Takes in a collected round's arrival times (each round once; a round where nothing arrived
+   * adds nothing). With `from`, only those senders count: the neighbours the round waited for.
+   */
+  observe (timing: RoundTiming | undefined, from?: ReadonlySet<string>): void {
     if (timing === undefined || timing.round <= this.lastObserved) return
     let slowest = -1
-    for (const ms of timing.arrivals.values()) if (ms > slowest) slowest = ms
-    for (const ms of timing.late.values()) if (ms > slowest) slowest = ms
+    for (const [id, ms] of timing.arrivals) if (ms > slowest && from?.has(id) !== false) slowest = ms
+    for (const [id, ms] of timing.late) if (ms > slowest && from?.has(id) !== false) slowest = ms
     if (slowest < 0) return
     this.lastObserved = timing.round
     this.slowest.push(slowest)

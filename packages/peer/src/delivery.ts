@@ -135,7 +135,8 @@ export class DeliveryLedger {
       }
       edge.lastDelivered = delivered
     }
-    if (honestNeighbours === 0) return
+    // A paused peer's skipped rounds are counted as such, not as isolation.
+    if (honestNeighbours === 0 || metrics.skipReason === 'behind') return
     const aloneFor = this.alone.get(metrics.node) ?? 0
     if (!heardHonest) {
       if (aloneFor === 0) emit({ round: t, event: 'isolated', node: metrics.node })

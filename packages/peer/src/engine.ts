@@ -228,6 +228,10 @@ export class RoundEngine {
   private readonly sending = new Map<string, { controller: AbortController, done: Promise<void> }>()
   /** Sends finished since the last round's metrics. */
   private sent = { bytes: 0, failures: 0 }
+  /** Rounds in a row each neighbour's model did not arrive in time. */
+  private readonly missedInRow = new Map<string, number>()
+  /** The neighbours the last round waited for in full (the deadline learns from them only). */
+  private lastAwaited: ReadonlySet<string> | undefined
   /** A model attacker's last pool of honest models: used when this round's has nothing yet. */
   private lastPool = new Map<string, Float32Array>()
 
@@ -348,7 +352,10 @@ export class RoundEngine {
    */
   private catchUpTo (t: number): number {
     const { options } = this
-    const frontier = options.transport.frontier(options.neighbours, options.tolerance.f + 1)
+    // A majority of the neighbours (and never fewer than f + 1) must be ahead: one fast neighbour
+    // pulling everyone forward would leapfrog the swarm out of step.
+    const quorum = Math.max(options.tolerance.f + 1, Math.ceil(options.neighbours.length / 2))
+    const frontier = options.transport.frontier(options.neighbours, quorum)
     if (frontier <= t + ROUNDS_AHEAD) return t
     return Math.min(frontier, options.rounds - 1)
   }
@@ -413,7 +420,7 @@ export class RoundEngine {
     const { options } = this
     const { learner, behaviour } = options
     const began = performance.now()
-    this.deadline.observe(options.transport.lastTiming())
+    this.deadline.observe(options.transport.lastTiming(), this.lastAwaited)
     const waitMs = this.deadline.ms
     if (behaviour?.kind === 'crash' && t >= behaviour.fromRound) return await this.silentRound(t, began, waitMs)
 
@@ -498,12 +505,13 @@ export class RoundEngine {
   }
 
   /**
-   * Starts one send per receiver and resolves once they all finished or `deadline` passed,
-   * whichever is first: a neighbour that does not read (paused, gone) holds its own send, never
-   * the round. A send still under way when the next round's model to the same neighbour goes out
-   * is cancelled, since the receiver would refuse it as stale. Failures are counted, never thrown.
+   * Starts one send per receiver and resolves once they all (those to `waitFor`, when given)
+   * finished or `deadline` passed, whichever is first: a neighbour that does not read (paused,
+   * gone) holds its own send, never the round. A send still under way when the next round's model
+   * to the same neighbour goes out is cancelled, since the receiver would refuse it as stale.
+   * Failures are counted, never thrown.
    */
-  private async sendAll (t: number, messages: ReadonlyArray<readonly [string, Float32Array | Uint8Array]>, deadline: number): Promise<void> {
+  private async sendAll (t: number, messages: ReadonlyArray<readonly [string, Float32Array | Uint8Array]>, deadline: number, waitFor?: ReadonlySet<string>): Promise<void> {
     const { transport, self } = this.options
     const sends = messages.map(([to, payload]) => {
       this.sending.get(to)?.controller.abort()
@@ -521,7 +529,7 @@ export class RoundEngine {
         }
       })()
       this.sending.set(to, { controller, done })
-      return done
+      return waitFor === undefined || waitFor.has(to) ? done : undefined
     })
     await atMost(Promise.all(sends), deadline - Date.now(), this.options.signal)
   }
@@ -533,13 +541,39 @@ export class RoundEngine {
     return { ids: neighbours, degrees: neighbourDegrees ?? [] }
   }
 
+  /**
+   * Who this round waits for in full. A neighbour that missed the last rounds and has sent nothing
+   * recent (paused, crashed, gone) is waited for only up to the deadline's floor: waiting the whole
+   * adaptive deadline for it would set every round to that deadline, neighbours would drift out of
+   * step, and the deadline, learning from their skewed arrivals, would stretch without end. It is
+   * waited for in full again as soon as it sends a model of a recent round. Its edge stays either way.
+   */
+  private awaited (t: number, neighbours: readonly string[]): { wait: string[], also: string[] } {
+    const wait: string[] = []
+    const also: string[] = []
+    for (const id of neighbours) {
+      const silent = (this.missedInRow.get(id) ?? 0) >= 2 && this.options.transport.latestRound(id) < t - ROUNDS_AHEAD
+      if (silent) also.push(id)
+      else wait.push(id)
+    }
+    return { wait, also }
+  }
+
+  private noteMisses (expected: readonly string[], received: ReadonlyMap<string, unknown>): void {
+    for (const id of expected) this.missedInRow.set(id, received.has(id) ? 0 : (this.missedInRow.get(id) ?? 0) + 1)
+  }
+
   private async honestExchange (t: number, half: Float32Array, deadline: number, neighbours: readonly string[]): Promise<Exchange | typeof ABORTED> {
     const { transport, signal } = this.options
+    const { wait, also } = this.awaited(t, neighbours)
+    this.lastAwaited = new Set(wait)
+    const graceUntil = Math.min(deadline, Date.now() + this.deadline.floorMs)
     const outcome = await unlessAborted(Promise.all([
-      this.sendAll(t, neighbours.map((id) => [id, half] as const), deadline),
-      transport.collect(t, neighbours, deadline, signal)
+      this.sendAll(t, neighbours.map((id) => [id, half] as const), deadline, this.lastAwaited),
+      transport.collect(t, wait, deadline, signal, also, graceUntil)
     ]), signal)
     if (outcome === ABORTED) return ABORTED
+    this.noteMisses(neighbours, outcome[1])
     return { received: outcome[1] }
   }
 

@@ -234,11 +234,12 @@ export function createModelExchange (node: MurmurNode, options: ExchangeOptions)
       await write(to, encodeFrame({ swarm: options.swarm, sender: options.self, round, dtype, params }), signal)
     },
     sendRaw: async (to, bytes, signal) => { await write(to, bytes, signal) },
-    collect: async (round, from, deadline, signal) => await inbox.collect(round, from, deadline, signal),
+    collect: async (round, from, deadline, signal, also, alsoUntil) => await inbox.collect(round, from, deadline, signal, also, alsoUntil),
     rejections: () => inbox.rejections(),
     rejectionsBySender: () => inbox.rejectionsBySender(),
     lastTiming: () => inbox.lastTiming(),
     frontier: (from, quorum) => inbox.frontier(from, quorum),
+    latestRound: (id) => inbox.latestRound(id),
     startAt: (round) => { inbox.advance(round) },
     bytesSent: () => sent
   }

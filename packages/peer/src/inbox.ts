@@ -30,9 +30,13 @@ export interface RoundTiming {
 interface Waiter {
   round: number
   from: readonly string[]
+  also: readonly string[]
+  /** Until when `also` is waited for too (ms since the epoch). */
+  alsoUntil: number
   startedAt: number
   resolve: (models: Map<string, Float32Array>) => void
   timer: ReturnType<typeof setTimeout>
+  alsoTimer?: ReturnType<typeof setTimeout>
   cleanup: () => void
 }
 
@@ -115,7 +119,14 @@ export class Inbox {
     }
     buffer.set(from, item)
     const w = this.waiter
-    if (w !== undefined && w.round === round && w.from.every((id) => buffer.has(id))) this.finish()
+    if (w !== undefined && w.round === round && this.complete(w)) this.finish()
+  }
+
+  /** Every model waited for is here: `from`'s, and `also`'s until its own time is up. */
+  private complete (w: Waiter): boolean {
+    const buffer = this.buffers.get(w.round)
+    if (!w.from.every((id) => buffer?.has(id) === true)) return false
+    return Date.now() >= w.alsoUntil || w.also.every((id) => buffer?.has(id) === true)
   }
 
   /** Unanchored, memory stays bounded: only the roundsAhead + 1 latest rounds are kept. */
@@ -149,6 +160,11 @@ export class Inbox {
     return rounds[quorum - 1]
   }
 
+  /** The latest round `id` sent a valid frame for (−1 if never heard). */
+  latestRound (id: string): number {
+    return this.latest.get(id) ?? -1
+  }
+
   /** Frames refused so far, by reason. */
   rejections (): Partial<Record<FrameRejection, number>> {
     return Object.fromEntries(this.rejected) as Partial<Record<FrameRejection, number>>
@@ -165,16 +181,24 @@ export class Inbox {
     return t === undefined ? undefined : { round: t.round, arrivals: t.arrivals, late: t.late }
   }
 
-  collect (round: number, from: readonly string[], deadline: number, signal?: AbortSignal): Promise<Map<string, Float32Array>> {
+  /**
+   * Resolves with round `round`'s models from `from` once all of them arrived or at `deadline`;
+   * models of `also` are waited for only until `alsoUntil` (default: not at all) and included
+   * when they are there by the end.
+   */
+  collect (round: number, from: readonly string[], deadline: number, signal?: AbortSignal, also: readonly string[] = [], alsoUntil = 0): Promise<Map<string, Float32Array>> {
     if (this.waiter !== undefined) return Promise.reject(new Error(`inbox: round ${this.waiter.round} is still being collected`))
     this.advance(round)
     return new Promise((resolve) => {
       const timer = setTimeout(() => { this.finish() }, Math.max(0, deadline - Date.now()))
       const onAbort = (): void => { this.finish() }
       signal?.addEventListener('abort', onAbort, { once: true })
-      this.waiter = { round, from, startedAt: Date.now(), resolve, timer, cleanup: () => signal?.removeEventListener('abort', onAbort) }
-      const buffer = this.buffers.get(round)
-      if (signal?.aborted === true || from.every((id) => buffer?.has(id) === true)) this.finish()
+      const waiter: Waiter = { round, from, also, alsoUntil: Math.min(alsoUntil, deadline), startedAt: Date.now(), resolve, timer, cleanup: () => signal?.removeEventListener('abort', onAbort) }
+      this.waiter = waiter
+      if (also.length > 0 && waiter.alsoUntil > Date.now()) {
+        waiter.alsoTimer = setTimeout(() => { if (this.waiter === waiter && this.complete(waiter)) this.finish() }, waiter.alsoUntil - Date.now())
+      }
+      if (signal?.aborted === true || this.complete(waiter)) this.finish()
     })
   }
 
@@ -183,11 +207,12 @@ export class Inbox {
     if (w === undefined) return
     this.waiter = undefined
     clearTimeout(w.timer)
+    clearTimeout(w.alsoTimer)
     w.cleanup()
     const buffer = this.buffers.get(w.round)
     const models = new Map<string, Float32Array>()
     const arrivals = new Map<string, number>()
-    for (const id of w.from) {
+    for (const id of [...w.from, ...w.also]) {
       const item = buffer?.get(id)
       if (item === undefined) continue
       models.set(id, item.params)

@@ -113,11 +113,12 @@ export function createMemoryHub (options: MemoryHubOptions): MemoryHub {
         await deliver(id, to, bytes)
         sent += bytes.length
       },
-      collect: async (round, from, deadline, signal) => await box.collect(round, from, deadline, signal),
+      collect: async (round, from, deadline, signal, also, alsoUntil) => await box.collect(round, from, deadline, signal, also, alsoUntil),
       rejections: () => box.rejections(),
       rejectionsBySender: () => box.rejectionsBySender(),
       lastTiming: () => box.lastTiming(),
       frontier: (from, quorum) => box.frontier(from, quorum),
+      latestRound: (id) => box.latestRound(id),
       startAt: (round) => { box.advance(round) },
       bytesSent: () => sent
     }

@@ -98,6 +98,8 @@ export interface LaunchOptions {
   peerWaitMs?: number
   /** Called once every local peer listens, with addresses others can bootstrap from. */
   onBootstrap?: (addrs: string[]) => void
+  /** Called once the worker processes are started, with their process ids (benchmarks pause one). */
+  onWorkers?: (pids: number[]) => void
   /**
    * Run even when the run directory holds a run with another plan (or an unreadable plan.json):
    * plan.json is replaced and peers resume from the checkpoints there. Without it such a launch
@@ -338,6 +340,7 @@ export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult>
     send(child, { type: 'init', plan, nodes: group, runDir, listenHost: options.listenHost ?? '127.0.0.1', open: options.open ?? false })
   }
 
+  options.onWorkers?.(children.map((child) => child.pid).filter((pid): pid is number => pid !== undefined))
   const onAbort = (): void => {
     interrupted = true
     status('stopping: peers finish their round and write checkpoints')

@@ -21,9 +21,10 @@ export interface ModelTransport {
    * them arrived or at `deadline` (ms since the epoch), whichever is first. Models arrive
    * decoded and validated (dimension, finite values); frames of later rounds are kept until
    * their round is collected, frames of earlier rounds are rejected as stale. An optional
-   * `signal` ends the wait early with what arrived (the node is stopping).
+   * `signal` ends the wait early with what arrived (the node is stopping). Models of `also`
+   * (neighbours that went silent) are waited for only until `alsoUntil`, and included when there.
    */
-  collect: (round: number, from: readonly string[], deadline: number, signal?: AbortSignal) => Promise<Map<string, Float32Array>>
+  collect: (round: number, from: readonly string[], deadline: number, signal?: AbortSignal, also?: readonly string[], alsoUntil?: number) => Promise<Map<string, Float32Array>>
   /** Frames refused so far, by reason. */
   rejections: () => Readonly<Partial<Record<FrameRejection, number>>>
   /** Frames refused so far, by sending node (who delivered something the checks refused). */
@@ -35,6 +36,8 @@ export interface ModelTransport {
    * when fewer were heard): a node far behind it has been paused and catches up.
    */
   frontier: (from: readonly string[], quorum: number) => number
+  /** The latest round node `id` sent a model for (−1 if never heard). */
+  latestRound: (id: string) => number
   /**
    * Optional: the first round this node will collect (after a resume), so the receive window
    * opens there instead of at round 0 and early frames of that round are kept, not refused.

@@ -88,6 +88,20 @@ describe('inbox: catching up and arrival times', () => {
     assert.deepEqual([...got.get('a') ?? []], [9, 9])
   })
 
+  it('a silent neighbour is waited for only until its grace time, and taken when it comes', async () => {
+    const inbox = new Inbox({ swarm: 's', dimension: 2, roundsAhead: 2 })
+    inbox.receive('a', frame('a', 0))
+    const started = Date.now()
+    const without = await inbox.collect(0, ['a'], started + 1000, undefined, ['b'], started + 40)
+    const waited = Date.now() - started
+    assert.deepEqual([...without.keys()], ['a'])
+    assert.ok(waited >= 35 && waited < 500, `waited ${waited} ms`)
+    inbox.receive('a', frame('a', 1))
+    setTimeout(() => { inbox.receive('b', frame('b', 1)) }, 10)
+    const withB = await inbox.collect(1, ['a'], Date.now() + 1000, undefined, ['b'], Date.now() + 500)
+    assert.deepEqual([...withB.keys()].sort(), ['a', 'b'])
+  })
+
   it('records when each model arrived and which came after the round was collected', async () => {
     const inbox = new Inbox({ swarm: 's', dimension: 2, roundsAhead: 2 })
     inbox.receive('a', frame('a', 0))
@@ -105,7 +119,10 @@ describe('inbox: catching up and arrival times', () => {
 /** A 3-ring of quadratic learners over the memory hub; node `late` starts `delayMs` after the others. */
 async function ringWithPausedNode (opts: { rounds: number, delayMs: number, late: string, timeoutMs: number }): Promise<Map<string, RoundMetrics[]>> {
   const ids = ['p0', 'p1', 'p2']
-  const hub = createMemoryHub({ dimension: 2 })
+  // Every node is on the hub from the start (a paused peer still has its socket); 5 ms per
+  // delivery keeps the others' rounds from racing through the whole run before it is back.
+  const hub = createMemoryHub({ dimension: 2, latencyMs: 5 })
+  for (const id of ids) hub.transport(id)
   const metrics = new Map(ids.map((id) => [id, [] as RoundMetrics[]]))
   const runs = ids.map(async (id, i) => {
     if (id === opts.late) await new Promise((resolve) => setTimeout(resolve, opts.delayMs))
@@ -132,12 +149,12 @@ async function ringWithPausedNode (opts: { rounds: number, delayMs: number, late
 
 describe('round engine: a configured topology is kept', () => {
   it('a node started late catches up with its neighbours, and every edge delivers again', async () => {
-    const metrics = await ringWithPausedNode({ rounds: 16, delayMs: 400, late: 'p2', timeoutMs: 50 })
+    const metrics = await ringWithPausedNode({ rounds: 60, delayMs: 300, late: 'p2', timeoutMs: 50 })
     const late = metrics.get('p2') ?? []
     const behind = late.filter((m) => m.skipReason === 'behind')
     assert.ok(behind.length >= 3, `p2 skipped the rounds it missed (skipped ${behind.length})`)
     for (const [id, ms] of metrics) {
-      assert.deepEqual(ms.map((m) => m.round), Array.from({ length: 16 }, (_, t) => t), `${id} reports every round once`)
+      assert.deepEqual(ms.map((m) => m.round), Array.from({ length: 60 }, (_, t) => t), `${id} reports every round once`)
       for (const m of ms.slice(-3)) assert.deepEqual(m.missing, [], `${id} round ${m.round}: every neighbour delivered again`)
       assert.ok(ms.every((m) => m.neighbours === 2), `${id} never lost an edge`)
     }

@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { describe, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { createRng } from '@murmur/robust'
 import {
-  binomialTail, clopperPearsonInterval, complete, createByzantineSampler, drawHonestSets, expectedOverHonestSets,
-  incompleteBeta, logGamma, nodeTolerances, normalCdf, normalQuantile, ring, star, studentTQuantile, summarizeMean,
-  wilsonInterval
+  binomialTail, cascadeMass, cascadeSampler, chain, clopperPearsonInterval, complete, createByzantineSampler, drawHonestSets,
+  erdosRenyi, expectedOverHonestSets, incompleteBeta, isingMass, isingSampler, logGamma, nodeTolerances, normalCdf,
+  normalQuantile, parseTopology, ring, star, studentTQuantile, summarizeMean, topologyGraph, topologySampler, torus,
+  wilsonInterval, type ByzantineSampler, type Graph, type Topology, type ToleranceReport
 } from '../src/index.ts'
 
 const close = (actual: number, expected: number, tolerance: number, message = ''): void => {
@@ -75,28 +79,75 @@ describe('statistics functions', () => {
   })
 })
 
-describe('per-node tolerance f_i(δ)', () => {
-  test('complete graph with independent p: |N(i) ∩ B| ~ Binomial(k, p), compared with the exact tail', () => {
+const topologyFile = (name: string): Topology =>
+  parseTopology(readFileSync(fileURLToPath(new URL(`../../../topologies/${name}.json`, import.meta.url)), 'utf8'))
+
+describe('per-node tolerance f_i(δ): exact laws', () => {
+  test('Poisson-binomial tails hand-computed on a star with per-node priors', () => {
+    // Hub p0 with leaves of priors 0.1, 0.2, 0.5, 0.4 (the hub's own 0.3 comes from `p`).
+    // P(X = 0) = .9·.8·.5·.6 = .216, P(X = 1) = .024 + .054 + .216 + .144 = .438,
+    // P(X = 2) = .006 + .024 + .016 + .054 + .036 + .144 = .28, so the tails are
+    // P(X > 0) = .784, P(X > 1) = .346, P(X > 2) = .066 (= .006 + .004 + .016 + .036 + .004).
+    const g = star(5)
+    const sampler = (): ByzantineSampler => createByzantineSampler({ model: 'independent', p: 0.3 }, g, { priors: [NaN, 0.1, 0.2, 0.5, 0.4] })
+    const at = (delta: number, conditionOnHonest = false): ToleranceReport => nodeTolerances(g, sampler(), { delta, conditionOnHonest })
+    const expectations: Array<[number, number, number, boolean]> = [[0.8, 0, 0.784, true], [0.35, 1, 0.346, true], [0.1, 2, 0.066, true], [0.05, 2, 0.066, false]]
+    for (const [delta, f, tail, safe] of expectations) {
+      for (const conditioned of [false, true]) {
+        const hub = at(delta, conditioned).nodes[0]
+        assert.equal(hub.f, f, `δ = ${delta}`)
+        close(hub.probability, tail, 1e-15, `δ = ${delta}`)
+        assert.equal(hub.protected, safe)
+        assert.equal(hub.exact, true)
+        assert.equal(hub.source, 'poisson-binomial')
+        assert.equal(hub.low, hub.probability)
+        assert.equal(hub.high, hub.probability)
+        assert.equal(hub.draws, 0)
+      }
+    }
+    // A leaf's only neighbour is the hub: X = 1 with probability 0.3, and its cap is 0.
+    const report = at(0.2)
+    assert.deepEqual(report.nodes.slice(1).map((n) => [n.f, n.probability, n.protected]), [[0, 0.3, false], [0, 0.3, false], [0, 0.3, false], [0, 0.3, false]])
+    assert.equal(report.samples, 0)
+    assert.equal(report.exact, true)
+    close(report.byzantineCount.mean, 1.5, 1e-15)
+    assert.equal(report.byzantineCount.low, report.byzantineCount.high)
+    assert.deepEqual(Array.from(report.marginal), [0.3, 0.1, 0.2, 0.5, 0.4])
+  })
+
+  test('complete graph with independent p: exactly the binomial tail, and Monte Carlo agrees', () => {
     const k = 10; const p = 0.1; const delta = 0.05
     const g = complete(k + 1)
     // Exact tails: P(X > 1) ≈ 0.2639, P(X > 2) ≈ 0.0702, P(X > 3) ≈ 0.0128 → f = 3.
     let exactF = 0
     while (binomialTail(k, p, exactF) > delta) exactF++
     assert.equal(exactF, 3)
-    const report = nodeTolerances(g, createByzantineSampler({ model: 'independent', p }, g, { seed: 5 }),
-      { delta, samples: 6000, confidence: 0.999 })
+    const sampler = (): ByzantineSampler => createByzantineSampler({ model: 'independent', p }, g, { seed: 5 })
     const exact = binomialTail(k, p, exactF)
+    const report = nodeTolerances(g, sampler(), { delta })
     for (const node of report.nodes) {
       assert.equal(node.f, exactF, node.id)
       assert.equal(node.cap, 5)
       assert.ok(node.protected)
-      assert.ok(node.low <= exact && exact <= node.high, `${node.id}: ${exact} outside [${node.low}, ${node.high}]`)
+      close(node.probability, exact, 1e-15, node.id)
     }
-    const pooled = report.nodes.reduce((s, node) => s + node.probability, 0) / report.nodes.length
-    close(pooled, exact, 4 * Math.sqrt(exact * (1 - exact) / (6000 * 11)) * Math.sqrt(11), 'pooled tail')
     assert.deepEqual(report.histogram, [0, 0, 0, 11])
     assert.deepEqual(report.unprotected, [])
-    close(report.byzantineCount.mean, (k + 1) * p, 4 * Math.sqrt((k + 1) * p * (1 - p) / 6000))
+    close(report.byzantineCount.mean, (k + 1) * p, 1e-14)
+
+    const mc = nodeTolerances(g, sampler(), { delta, samples: 6000, maxSamples: 6000, confidence: 0.999, exact: false })
+    assert.equal(mc.samples, 6000)
+    for (const node of mc.nodes) {
+      assert.equal(node.f, exactF, node.id)
+      assert.equal(node.exact, false)
+      assert.equal(node.pooled, 11) // K11 is vertex-transitive: one orbit, one estimate
+      assert.ok(node.low <= exact && exact <= node.high, `${node.id}: ${exact} outside [${node.low}, ${node.high}]`)
+      // The pooled interval is narrower than one node's own would be, never wider.
+      const alone = clopperPearsonInterval(node.probability * 6000, 6000, 0.999)
+      assert.ok(node.high - node.low <= alone.high - alone.low + 1e-12)
+    }
+    close(mc.nodes[0].probability, exact, 4 * Math.sqrt(exact * (1 - exact) / 6000), 'pooled tail')
+    close(mc.byzantineCount.mean, (k + 1) * p, 4 * Math.sqrt((k + 1) * p * (1 - p) / 6000))
   })
 
   test('nodes that cannot be protected are listed with their tail at the cap', () => {
@@ -107,42 +158,172 @@ describe('per-node tolerance f_i(δ)', () => {
     assert.equal(hub.cap, 4)
     assert.equal(hub.f, 4)
     assert.equal(hub.protected, false)
-    close(hub.probability, binomialTail(9, 0.5, 4), 4 * Math.sqrt(0.25 / 4000)) // exactly 1/2
-    assert.ok(hub.low < 0.5 && 0.5 < hub.high)
+    close(hub.probability, 0.5, 1e-15) // P(Binomial(9, ½) > 4) = ½ by symmetry
     assert.equal(report.nodes[3].cap, 0)
+    close(report.nodes[3].probability, 0.5, 1e-15)
   })
 
+  test('a two-node cascade: the enumerated law matches the formula, with and without conditioning', () => {
+    // Seeds with rate r, spread q. P(1 ∈ B) = r + (1 − r) r q; P(1 ∈ B, 0 ∉ B) = r (1 − r)(1 − q).
+    const r = 0.2; const q = 0.3
+    const g = chain(2)
+    const mass = cascadeMass(g, [r, r], [q, q])
+    close(mass[0], (1 - r) ** 2, 1e-15) // nobody
+    close(mass[1], r * (1 - r) * (1 - q), 1e-15) // node 0 only
+    close(mass[2], r * (1 - r) * (1 - q), 1e-15)
+    close(mass[3], r * r + 2 * r * (1 - r) * q, 1e-15) // both
+    const sampler = (): ByzantineSampler => createByzantineSampler({ model: 'cascade', seed: r, spread: q }, g)
+    const plain = nodeTolerances(g, sampler(), { delta: 0.01 })
+    assert.equal(plain.source, 'enumeration')
+    close(plain.nodes[0].probability, r + (1 - r) * r * q, 1e-15)
+    const given = nodeTolerances(g, sampler(), { delta: 0.01, conditionOnHonest: true })
+    close(given.nodes[1].probability, r * (1 - r) * (1 - q) / (1 - r - (1 - r) * r * q), 1e-15)
+    close(given.byzantineCount.mean, 2 * (r + (1 - r) * r * q), 1e-15)
+  })
+
+  test('a two-node Ising law by hand', () => {
+    // P(s) ∝ exp(β s₀ s₁ + h (s₀ + s₁)), bit i of the index = node i Byzantine (s_i = +1).
+    const beta = 0.7; const h = -0.4
+    const weights = [beta - 2 * h, -beta, -beta, beta + 2 * h].map(Math.exp)
+    const z = weights.reduce((a, b) => a + b, 0)
+    const mass = isingMass(chain(2), beta, h)
+    for (let s = 0; s < 4; s++) close(mass[s], weights[s] / z, 1e-15, `state ${s}`)
+  })
+
+  test('enumeration agrees with Monte Carlo: Ising on torus-4x4, a cascade on a random graph', () => {
+    const torus = topologyFile('torus-4x4')
+    const tg = topologyGraph(torus)
+    const cases: Array<{ name: string, graph: Graph, make: () => ByzantineSampler, delta: number }> = [
+      { name: 'ising', graph: tg, make: () => isingSampler(tg, { beta: 0.3, h: -1, thin: 10 }, createRng(4)), delta: 0.05 },
+      { name: 'ising (torus file)', graph: tg, make: () => topologySampler(torus, { seed: 9 })!, delta: 0.001 }
+    ]
+    const er = erdosRenyi(13, 0.3, 3)
+    const rates = Array.from({ length: 13 }, (_, i) => 0.02 + 0.01 * (i % 4))
+    cases.push({ name: 'cascade', graph: er, make: () => cascadeSampler(er, rates, 0.35, createRng(1)), delta: 0.1 })
+    for (const { name, graph, make, delta } of cases) {
+      const exact = nodeTolerances(graph, make(), { delta })
+      assert.equal(exact.source, 'enumeration', name)
+      assert.ok(exact.nodes.every((n) => n.exact && n.resolved))
+      const mc = nodeTolerances(graph, make(), { delta, samples: 40000, maxSamples: 40000, exact: false, pool: false })
+      for (let i = 0; i < graph.n; i++) {
+        const a = exact.nodes[i]; const b = mc.nodes[i]
+        assert.equal(b.f, a.f, `${name} ${a.id}`)
+        // The Gibbs chain's draws are autocorrelated: allow 5 standard errors.
+        close(b.probability, a.probability, 5 * Math.sqrt(Math.max(a.probability * (1 - a.probability), 1e-6) / b.draws), `${name} ${a.id}`)
+        close(mc.marginal[i], exact.marginal[i], 5 * Math.sqrt(exact.marginal[i] * (1 - exact.marginal[i]) / 40000) + 1e-3, `${name} marginal ${a.id}`)
+      }
+      close(mc.byzantineCount.mean, exact.byzantineCount.mean, 5 * exact.byzantineCount.std / Math.sqrt(40000), `${name} E|B|`)
+    }
+  })
+
+  test('a fixed set is exact, whatever the options', () => {
+    const g = ring(6)
+    for (const exact of [true, false]) {
+      const report = nodeTolerances(g, createByzantineSampler({ model: 'fixed', nodes: ['p0', 'p2'] }, g), { samples: 1000, exact })
+      assert.equal(report.samples, 0)
+      assert.equal(report.source, 'constant')
+      // Neighbour counts: p0 0, p1 2 (over its cap 1), p2 0, p3 1, p4 0, p5 1.
+      assert.deepEqual(report.nodes.map((n) => n.f), [0, 1, 0, 1, 0, 1])
+      assert.deepEqual(report.unprotected.map((n) => n.id), ['p1'])
+      assert.equal(report.unprotected[0].probability, 1)
+      assert.equal(report.byzantineCount.mean, 2)
+    }
+  })
+})
+
+describe('per-node tolerance f_i(δ): Monte Carlo', () => {
   test('conditioning on i honest uses fewer draws and lowers the tail under a cascade', () => {
     const g = ring(12)
     const spec = { model: 'cascade', seed: 0.1, spread: 0.6 } as const
-    const plain = nodeTolerances(g, createByzantineSampler(spec, g, { seed: 7 }), { samples: 3000, delta: 0.2 })
-    const given = nodeTolerances(g, createByzantineSampler(spec, g, { seed: 7 }), { samples: 3000, delta: 0.2, conditionOnHonest: true })
+    const options = { samples: 3000, maxSamples: 3000, delta: 0.2, exact: false }
+    const plain = nodeTolerances(g, createByzantineSampler(spec, g, { seed: 7 }), options)
+    const given = nodeTolerances(g, createByzantineSampler(spec, g, { seed: 7 }), { ...options, conditionOnHonest: true })
     assert.equal(plain.nodes[0].draws, 3000)
     assert.ok(given.nodes[0].draws < 3000)
     const meanTail = (r: typeof plain): number => r.nodes.reduce((s, n) => s + n.probability, 0) / r.nodes.length
     assert.ok(meanTail(given) < meanTail(plain), `${meanTail(given)} vs ${meanTail(plain)}`)
+    // ... and both agree with the exact law of this 12-node cascade.
+    for (const [mc, conditionOnHonest] of [[plain, false], [given, true]] as const) {
+      const exact = nodeTolerances(g, createByzantineSampler(spec, g), { delta: 0.2, conditionOnHonest })
+      assert.equal(exact.source, 'enumeration')
+      const e = exact.nodes[0]
+      assert.equal(mc.nodes[0].f, e.f)
+      close(mc.nodes[0].probability, e.probability, 4 * Math.sqrt(e.probability * (1 - e.probability) / mc.nodes[0].draws))
+    }
   })
 
-  test('the conservative rule never picks a smaller f', () => {
+  test('the point rule may pick a smaller f than the conservative one, never a larger', () => {
     const g = complete(9)
-    const sampler = (): ReturnType<typeof createByzantineSampler> => createByzantineSampler({ model: 'independent', p: 0.12 }, g, { seed: 8 })
-    const point = nodeTolerances(g, sampler(), { samples: 500 })
-    const upper = nodeTolerances(g, sampler(), { samples: 500, conservative: true })
+    const sampler = (): ByzantineSampler => createByzantineSampler({ model: 'independent', p: 0.12 }, g, { seed: 8 })
+    const point = nodeTolerances(g, sampler(), { samples: 500, maxSamples: 500, conservative: false, exact: false, pool: false })
+    const upper = nodeTolerances(g, sampler(), { samples: 500, maxSamples: 500, exact: false, pool: false })
     for (let i = 0; i < g.n; i++) {
       assert.ok(upper.nodes[i].f >= point.nodes[i].f)
       if (upper.nodes[i].protected) assert.ok(upper.nodes[i].high <= 0.05)
     }
   })
 
-  test('a fixed set is exact from one draw', () => {
-    const g = ring(6)
-    const report = nodeTolerances(g, createByzantineSampler({ model: 'fixed', nodes: ['p0', 'p2'] }, g), { samples: 1000 })
-    assert.equal(report.samples, 1)
-    // Neighbour counts: p0 0, p1 2 (over its cap 1), p2 0, p3 1, p4 0, p5 1.
-    assert.deepEqual(report.nodes.map((n) => n.f), [0, 1, 0, 1, 0, 1])
-    assert.deepEqual(report.unprotected.map((n) => n.id), ['p1'])
-    assert.equal(report.unprotected[0].probability, 1)
-    assert.equal(report.byzantineCount.mean, 2)
+  test('draws continue until every estimate is settled: settled intervals lie on one side of δ', () => {
+    const t = topologyFile('er-32')
+    const g = topologyGraph(t)
+    const report = nodeTolerances(g, topologySampler(t, { seed: 1 })!, { samples: 2000 })
+    assert.equal(report.source, 'monte-carlo')
+    assert.ok(report.samples > 2000 && report.samples <= report.maxSamples, `${report.samples} draws`)
+    for (const node of report.nodes) {
+      if (!node.resolved) continue
+      if (node.protected) assert.ok(node.high <= report.delta, `${node.id}: [${node.low}, ${node.high}]`)
+      else assert.ok(node.low > report.delta && node.f === node.cap, node.id)
+    }
+    assert.deepEqual(report.unresolved, report.nodes.filter((n) => !n.resolved))
+    // A single round stays a single round.
+    assert.equal(nodeTolerances(g, topologySampler(t, { seed: 1 })!, { samples: 500, maxSamples: 500 }).samples, 500)
+  })
+
+  test('f_i is the same for every seed and for automorphic nodes: ring-16, torus-4x4, er-32', () => {
+    for (const name of ['ring-16', 'torus-4x4', 'er-32']) {
+      const t = topologyFile(name)
+      const g = topologyGraph(t)
+      for (const exact of [true, false]) {
+        const runs = [0, 1, 2, 3, 4].map((seed) => nodeTolerances(g, topologySampler(t, { seed })!, { exact }))
+        const first = runs[0].nodes.map((n) => n.f)
+        for (const run of runs) {
+          assert.deepEqual(run.nodes.map((n) => n.f), first, `${name}, exact ${exact}`)
+          // Nodes of one orbit share one estimate, hence one f_i.
+          for (const node of run.nodes) assert.equal(node.f, run.nodes[node.orbit].f)
+        }
+        if (name !== 'er-32') {
+          // Vertex-transitive, μ_H uniform: a single orbit.
+          assert.ok(first.every((f) => f === first[0]), `${name}: ${first.join('')}`)
+          if (!exact) assert.ok(runs.every((run) => run.nodes.every((n) => n.pooled === 16)))
+        }
+      }
+    }
+  })
+
+  test('per-node priors split the orbits: a ring with one riskier node pools mirror images only', () => {
+    const g = ring(16)
+    const priors = Array.from({ length: 16 }, (_, i) => i === 3 ? 0.3 : 0.1)
+    const report = nodeTolerances(g, createByzantineSampler({ model: 'cascade', seed: 0.1, spread: 0.2 }, g, { seed: 3, priors }),
+      { samples: 1000, maxSamples: 1000 })
+    assert.equal(report.source, 'monte-carlo')
+    assert.deepEqual(report.symmetry, { classes: 9, orbits: 9, complete: true })
+    // The reflection through node 3 maps i to 6 − i (mod 16).
+    for (const node of report.nodes) {
+      const mirror = report.nodes[(22 - node.index) % 16]
+      assert.equal(node.orbit, mirror.orbit)
+      assert.equal(node.probability, mirror.probability)
+      assert.equal(node.pooled, node.index === 3 || node.index === 11 ? 1 : 2)
+    }
+  })
+
+  test('10,000-node torus: one proven orbit, one pooled estimate, linear cost', { timeout: 120_000 }, () => {
+    const g = torus(100, 100)
+    const report = nodeTolerances(g, createByzantineSampler({ model: 'cascade', seed: 0.01, spread: 0.2 }, g, { seed: 1 }),
+      { samples: 200, maxSamples: 400 })
+    assert.deepEqual(report.symmetry, { classes: 1, orbits: 1, complete: true })
+    assert.ok(report.nodes.every((n) => n.f === report.nodes[0].f && n.pooled === 10_000))
+    const independent = nodeTolerances(g, createByzantineSampler({ model: 'independent', p: 0.1 }, g))
+    assert.deepEqual(independent.histogram, [0, 0, 10_000])
   })
 })
 

@@ -18,6 +18,7 @@ export function cascadeSampler (graph: Graph, seedRates: number | ArrayLike<numb
     model: 'cascade',
     n,
     deterministic: false,
+    law: { kind: 'cascade', graph, seedRates: rates, edgeProbabilities: edgeProbability },
     sample: (out) => {
       const mask = maskFor(n, out)
       let tail = 0

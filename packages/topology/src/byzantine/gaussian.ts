@@ -43,6 +43,7 @@ export function gaussianCopulaSampler (graph: Graph, tau: number, p: number, rng
     model: 'gaussian',
     n,
     deterministic: false,
+    law: { kind: 'gaussian', graph, tau, p },
     sample: (out) => {
       const mask = maskFor(n, out)
       for (let i = 0; i < n; i++) xi[i] = rng.normal()

@@ -8,6 +8,7 @@ export function independentSampler (probabilities: ArrayLike<number>, rng: Rng):
     model: 'independent',
     n: p.length,
     deterministic: false,
+    law: { kind: 'independent', probabilities: p },
     sample: (out) => {
       const mask = maskFor(p.length, out)
       for (let i = 0; i < p.length; i++) mask[i] = rng.next() < p[i] ? 1 : 0

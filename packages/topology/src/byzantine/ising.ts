@@ -40,6 +40,7 @@ export function isingSampler (graph: Graph, parameters: IsingParameters, rng: Rn
     model: 'ising',
     n,
     deterministic: false,
+    law: { kind: 'ising', graph, beta, h },
     sample: (out) => {
       const mask = maskFor(n, out)
       const sweeps = warmed ? thin : Math.max(burnIn, 1)

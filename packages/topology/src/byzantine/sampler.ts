@@ -52,7 +52,13 @@ export function createByzantineSampler (spec: ByzantineSpec, graph: Graph, optio
 
 function constantSampler (model: 'fixed' | 'worst-case', n: number, indices: ArrayLike<number>): ByzantineSampler {
   const set = indicesToMask(n, indices)
-  return { model, n, deterministic: true, sample: (out) => { const mask = maskFor(n, out); mask.set(set); return mask } }
+  return {
+    model,
+    n,
+    deterministic: true,
+    law: { kind: 'constant', mask: set.slice() },
+    sample: (out) => { const mask = maskFor(n, out); mask.set(set); return mask }
+  }
 }
 
 /**

@@ -1,4 +1,23 @@
+import type { Graph } from '../graph.ts'
 import type { ByzantineModelName } from '../types.ts'
+
+/**
+ * The distribution a sampler draws from, for exact computations and symmetry detection:
+ * - `independent`: node i Byzantine independently with probability `probabilities[i]`;
+ * - `constant`: always the set `mask`;
+ * - `cascade`: seeds with probability `seedRates[i]`; a Byzantine node x turns neighbour y (the
+ *   CSR entry k of x's row in `graph`) with probability `edgeProbabilities[k]`;
+ * - `ising`: P(s) ∝ exp(β Σ_edges w_ij s_i s_j + h Σ s_i) with w the weights of `graph`;
+ * - `gaussian`: the copula of N(0, (L + τI)⁻¹), L the weighted Laplacian of `graph`, threshold
+ *   Φ⁻¹(1 − p).
+ * Samplers whose draws only approximate the law (the Ising Gibbs chain) still describe the law.
+ */
+export type ByzantineLaw =
+  | { readonly kind: 'independent', readonly probabilities: Float64Array }
+  | { readonly kind: 'constant', readonly mask: Uint8Array }
+  | { readonly kind: 'cascade', readonly graph: Graph, readonly seedRates: Float64Array, readonly edgeProbabilities: Float64Array }
+  | { readonly kind: 'ising', readonly graph: Graph, readonly beta: number, readonly h: number }
+  | { readonly kind: 'gaussian', readonly graph: Graph, readonly tau: number, readonly p: number }
 
 /** Draws Byzantine sets from μ_H. */
 export interface ByzantineSampler {
@@ -6,6 +25,11 @@ export interface ByzantineSampler {
   readonly n: number
   /** True when every draw is the same set (fixed lists, worst-case placements). */
   readonly deterministic: boolean
+  /**
+   * The law of the draws when known (every built-in sampler gives it); consumers fall back to
+   * plain Monte Carlo without it.
+   */
+  readonly law?: ByzantineLaw
   /** Draws one set as a mask over nodes (1 = Byzantine), written into `out` when given. */
   sample: (out?: Uint8Array) => Uint8Array
 }

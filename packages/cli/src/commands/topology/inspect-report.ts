@@ -13,7 +13,21 @@ export interface InspectOptions {
 }
 
 /** Tolerance of one node as reported (ids instead of indices). */
-export interface NodeRow { id: string, degree: number, cap: number, f: number, probability: number, low: number, high: number }
+export interface NodeRow {
+  id: string
+  degree: number
+  cap: number
+  f: number
+  probability: number
+  low: number
+  high: number
+  /** P(> f) from μ_H's law (low = high) rather than from draws. */
+  exact: boolean
+  /** False for an estimate whose interval still straddles δ after the draw budget. */
+  resolved: boolean
+  /** Nodes sharing this node's pooled estimate (automorphic under the graph and μ_H). */
+  pooled: number
+}
 
 /** What `murmur topology inspect --json` prints. */
 export interface InspectReport {
@@ -32,7 +46,12 @@ export interface InspectReport {
     model: string
     parameters: Record<string, unknown>
     correlationGraph: 'communication' | 'separate'
+    /** The --samples setting: Monte Carlo draws in the first round. */
     samples: number
+    /** Draws made (0 when μ_H's law gave everything exactly). */
+    draws: number
+    /** True when the count and the tolerances come from μ_H's law, not from draws. */
+    exact: boolean
     seed: number
     expectedCount: { mean: number, low: number, high: number, confidence: number }
     expectedFraction: number
@@ -42,9 +61,19 @@ export interface InspectReport {
     samples: number
     confidence: number
     conditionOnHonest: boolean
+    /** How the tails were obtained: poisson-binomial, constant, enumeration (all exact) or monte-carlo. */
+    source: string
+    exact: boolean
+    /** Draws made and the draw budget (0 when exact). */
+    draws: number
+    maxSamples: number
+    /** Proven orbits pooled by the estimates (null when no symmetry was computed). */
+    symmetry: { classes: number, orbits: number, complete: boolean } | null
     /** histogram[f] = number of nodes with f_i = f. */
     histogram: number[]
     unprotected: NodeRow[]
+    /** Estimates the draw budget left unsettled (f chosen conservatively). */
+    unresolved: NodeRow[]
     nodes: NodeRow[]
   }
 }
@@ -94,20 +123,38 @@ export function inspectTopology (topology: Topology, options: InspectOptions): I
     model,
     parameters,
     correlationGraph: separate === undefined ? 'communication' : 'separate',
-    samples: tolerance.samples,
+    samples: options.samples,
+    draws: tolerance.samples,
+    exact: tolerance.exact,
     seed: options.seed,
-    expectedCount: { mean: count.mean, low: sampler.deterministic ? count.mean : count.low, high: sampler.deterministic ? count.mean : count.high, confidence: count.confidence },
+    expectedCount: { mean: count.mean, low: count.low, high: count.high, confidence: count.confidence },
     expectedFraction: count.mean / graph.n
   }
-  const row = (t: typeof tolerance.nodes[number]): NodeRow =>
-    ({ id: t.id, degree: t.degree, cap: t.cap, f: t.f, probability: t.probability, low: t.low, high: t.high })
+  const row = (t: typeof tolerance.nodes[number]): NodeRow => ({
+    id: t.id,
+    degree: t.degree,
+    cap: t.cap,
+    f: t.f,
+    probability: t.probability,
+    low: t.low,
+    high: t.high,
+    exact: t.exact,
+    resolved: t.resolved,
+    pooled: t.pooled
+  })
   report.tolerance = {
     delta: tolerance.delta,
     samples: tolerance.samples,
     confidence: tolerance.confidence,
     conditionOnHonest: options.conditionOnHonest,
+    source: tolerance.source,
+    exact: tolerance.exact,
+    draws: tolerance.samples,
+    maxSamples: tolerance.maxSamples,
+    symmetry: tolerance.symmetry,
     histogram: tolerance.histogram,
     unprotected: tolerance.unprotected.map(row),
+    unresolved: tolerance.unresolved.map(row),
     nodes: tolerance.nodes.map(row)
   }
   return report
@@ -144,15 +191,31 @@ export function formatInspectReport (report: InspectReport, allNodes = false): s
   line('μ_H', `${b.model} ${JSON.stringify(b.parameters)}${b.correlationGraph === 'separate' ? ' on a separate correlation graph' : ''}`)
   const c = b.expectedCount
   const interval = c.low === c.high ? '' : ` (${Math.round(c.confidence * 100)}% CI ${fixed(c.low, 2)}–${fixed(c.high, 2)})`
-  line('Byzantine', `expected ${fixed(c.mean, 2)} of ${report.nodes} (${fixed(100 * b.expectedFraction, 1)}%)${interval} over ${b.samples} draw${b.samples === 1 ? '' : 's'}, seed ${b.seed}`)
+  const basis = b.exact ? 'exact (from μ_H\'s law)' : `over ${b.draws} draw${b.draws === 1 ? '' : 's'}, seed ${b.seed}`
+  line('Byzantine', `expected ${fixed(c.mean, 2)} of ${report.nodes} (${fixed(100 * b.expectedFraction, 1)}%)${interval} ${basis}`)
   const level = `${Math.round(t.confidence * 100)}%`
-  line('tolerance', `f_i(δ = ${t.delta}) = min f with P(|N(i) ∩ B| > f) ≤ δ${t.conditionOnHonest ? ' given i honest' : ''}, capped at ⌊deg/2⌋; ${level} Clopper–Pearson CI`)
+  line('tolerance', `f_i(δ = ${t.delta}) = min f with P(|N(i) ∩ B| > f) ≤ δ${t.conditionOnHonest ? ' given i honest' : ''}, capped at ⌊deg/2⌋`)
+  if (t.exact) {
+    line('', `exact: ${t.source === 'enumeration' ? 'enumeration of all Byzantine sets' : t.source === 'poisson-binomial' ? 'Poisson-binomial law of the neighbour counts' : 'fixed Byzantine set'}`)
+  } else {
+    const s = t.symmetry
+    const sym = s === null
+      ? ''
+      : s.orbits < report.nodes
+        ? `; automorphic nodes pooled: ${s.orbits} orbit${s.orbits === 1 ? '' : 's'}${s.complete ? '' : ' (search budget reached: some automorphic nodes may be estimated apart)'}`
+        : s.complete ? '; no two nodes automorphic' : '; no automorphic nodes found (search budget reached)'
+
+    line('', `Monte Carlo: ${t.draws} draws (budget ${t.maxSamples}), ${level} Clopper–Pearson CI${sym}`)
+  }
   const pct = (x: number): string => x.toFixed(4)
   const table = allNodes || report.nodes <= 40
   if (table) {
+    const unprotected = new Set(t.unprotected.map((r) => r.id))
     out.push('  node        deg  cap  f_i  P(>f_i)  CI')
     for (const r of t.nodes) {
-      out.push(`  ${r.id.padEnd(10)} ${String(r.degree).padStart(4)} ${String(r.cap).padStart(4)} ${String(r.f).padStart(4)}  ${pct(r.probability)}   [${pct(r.low)}, ${pct(r.high)}]${r.probability > t.delta ? '  unprotected' : ''}`)
+      const ci = r.exact ? 'exact' : `[${pct(r.low)}, ${pct(r.high)}]`
+      const marks = `${unprotected.has(r.id) ? '  unprotected' : ''}${r.resolved ? '' : '  unsettled'}`
+      out.push(`  ${r.id.padEnd(10)} ${String(r.degree).padStart(4)} ${String(r.cap).padStart(4)} ${String(r.f).padStart(4)}  ${pct(r.probability)}   ${ci}${marks}`)
     }
   } else {
     out.push('  f_i   nodes')
@@ -166,8 +229,12 @@ export function formatInspectReport (report: InspectReport, allNodes = false): s
     line('unprotected', `${t.unprotected.length} node${t.unprotected.length === 1 ? '' : 's'} exceed${t.unprotected.length === 1 ? 's' : ''} the cap with probability > δ = ${t.delta}:`)
     out.push('  node        deg  cap  P(>cap)  CI')
     const shown = t.unprotected.slice(0, 20)
-    for (const r of shown) out.push(`  ${r.id.padEnd(10)} ${String(r.degree).padStart(4)} ${String(r.cap).padStart(4)}  ${pct(r.probability)}   [${pct(r.low)}, ${pct(r.high)}]`)
+    for (const r of shown) out.push(`  ${r.id.padEnd(10)} ${String(r.degree).padStart(4)} ${String(r.cap).padStart(4)}  ${pct(r.probability)}   ${r.exact ? 'exact' : `[${pct(r.low)}, ${pct(r.high)}]`}`)
     if (t.unprotected.length > shown.length) out.push(`  … and ${t.unprotected.length - shown.length} more (--json lists all)`)
+  }
+  if (t.unresolved.length > 0) {
+    const count = t.unresolved.length
+    line('unsettled', `${count} estimate${count === 1 ? '' : 's'}${table ? ' (marked above)' : ''} still straddle${count === 1 ? 's' : ''} δ after ${t.draws} draws: f_i from the upper confidence bound`)
   }
   return out.join('\n') + '\n'
 }

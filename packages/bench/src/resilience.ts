@@ -1,0 +1,146 @@
+// Does a real swarm deliver what its topology promises on a machine that is not idle?
+//   node packages/bench/src/resilience.ts [--cells pause,load] [--rounds 45] [--pause-s 45]
+//        [--hogs 4] [--out bench-results/resilience]
+//
+//   pause  torus-4x4 launch; one of its two worker processes (half the peers) is frozen for
+//          --pause-s seconds (SIGSTOP, then SIGCONT) once round 8 is done. Passes when over the
+//          last 5 rounds every honest peer received from every topology neighbour, and no honest
+//          peer ever went a round without any honest neighbour's model while it ran.
+//   load   the same launch with --hogs CPU-bound processes beside it. Passes when ≥ 99 % of the
+//          models between honest peers arrived in time over the run.
+// Results go to <out>/resilience.json and <out>/resilience.md; each launch keeps its run
+// directory under <out>/runs/ (events.jsonl says which edge missed which round).
+
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { launchSwarm, planSwarm, readMetricsLog, type DeliveryReport, type SwarmOptions } from '@murmur/peer'
+import { readTopology } from '@murmur/topology'
+
+const { values } = parseArgs({
+  options: {
+    cells: { type: 'string', default: 'pause,load' },
+    rounds: { type: 'string', default: '45' },
+    'pause-s': { type: 'string', default: '45' },
+    'pause-after': { type: 'string', default: '8' },
+    hogs: { type: 'string', default: '4' },
+    out: { type: 'string', default: 'bench-results/resilience' }
+  }
+})
+const cells = new Set(values.cells.split(','))
+const rounds = Number(values.rounds)
+const pauseMs = 1000 * Number(values['pause-s'])
+const pauseAfter = Number(values['pause-after'])
+const hogs = Number(values.hogs)
+if (!(Number.isInteger(rounds) && rounds > pauseAfter + 5)) throw new Error(`--rounds: expected an integer > ${pauseAfter + 5}, got ${values.rounds}`)
+const out = values.out
+mkdirSync(join(out, 'runs'), { recursive: true })
+
+interface CellResult {
+  name: string
+  passed: boolean
+  /** What the bar asks, in words, and what was measured. */
+  bar: string
+  measured: string
+  delivery: DeliveryReport
+  /** Per honest peer: neighbours whose model was missing in one of the last 5 rounds. */
+  missingAtEnd: Record<string, string[]>
+  medianRoundMs: number
+  wallS: number
+  load: string
+}
+
+const torus = await readTopology('topologies/torus-4x4.json')
+const options: SwarmOptions = {
+  topology: torus,
+  task: { dataset: 'mnist', model: 'mlp', partition: { kind: 'iid' }, seed: 0 },
+  rounds,
+  localSteps: 10,
+  lr: 0.05,
+  momentum: 0.9,
+  batchSize: 32,
+  rule: 'nnm+cwtm',
+  f: 'auto',
+  roundTimeoutMs: 30_000,
+  evalEvery: 5
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+/** One launch; `during` may act on the worker processes once round `pauseAfter` is summarised. */
+async function launch (name: string, during?: (pids: number[]) => void): Promise<{ delivery: DeliveryReport, missingAtEnd: Record<string, string[]>, medianRoundMs: number, wallS: number }> {
+  const dir = join(out, 'runs', name)
+  rmSync(dir, { recursive: true, force: true })
+  const plan = planSwarm(options)
+  let pids: number[] = []
+  let acted = false
+  const result = await launchSwarm({
+    plan,
+    runDir: dir,
+    onWorkers: (ids) => { pids = ids },
+    onRound: (r) => {
+      process.stderr.write(`${name}: round ${r.round + 1}/${rounds} edges ${r.edgesLive}/${r.edges} live, deadline ${r.deadlineMs} ms, round ${Math.round(r.roundMs)} ms\n`)
+      if (!acted && r.round + 1 >= pauseAfter && during !== undefined) { acted = true; during(pids) }
+    }
+  })
+  const missingAtEnd: Record<string, string[]> = {}
+  for (const node of plan.nodes.filter((n) => !n.byzantine)) {
+    const last = readMetricsLog(join(dir, 'peers', node.id, 'metrics.jsonl')).filter((m) => m.round >= rounds - 5)
+    const missing = [...new Set(last.flatMap((m) => m.missing))]
+    if (missing.length > 0 || last.length < 5) missingAtEnd[node.id] = last.length < 5 ? ['(fewer than 5 rounds reported)'] : missing
+  }
+  return { delivery: result.delivery, missingAtEnd, medianRoundMs: median(result.rounds.map((r) => r.roundMs)), wallS: result.wallMs / 1000 }
+}
+
+const results: CellResult[] = []
+const pct = (x: number): string => `${(100 * x).toFixed(2)} %`
+
+if (cells.has('pause')) {
+  const run = await launch('pause', (pids) => {
+    const pid = pids[pids.length - 1]
+    process.stderr.write(`pause: freezing worker ${pid} for ${pauseMs / 1000} s\n`)
+    process.kill(pid, 'SIGSTOP')
+    setTimeout(() => { process.kill(pid, 'SIGCONT'); process.stderr.write(`pause: worker ${pid} resumed\n`) }, pauseMs)
+  })
+  const healed = Object.keys(run.missingAtEnd).length === 0
+  const neverAlone = run.delivery.isolated.peerRounds === 0
+  results.push({
+    name: 'pause',
+    passed: healed && neverAlone,
+    bar: `one of two worker processes frozen for ${pauseMs / 1000} s after round ${pauseAfter}: over the last 5 rounds every honest peer receives from every topology neighbour, and no honest peer goes a round without an honest neighbour's model`,
+    measured: `${healed ? 'every edge delivered in the last 5 rounds' : `missing at the end: ${JSON.stringify(run.missingAtEnd)}`}; isolated peer-rounds ${run.delivery.isolated.peerRounds}; ` +
+      `${run.delivery.skippedBehind} rounds skipped by the paused peers to catch up; honest-edge delivery over the run ${pct(run.delivery.honest.share)}`,
+    ...run,
+    load: 'none added'
+  })
+}
+
+if (cells.has('load')) {
+  const spinners: ChildProcess[] = Array.from({ length: hogs }, () => spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' }))
+  try {
+    const run = await launch('load')
+    results.push({
+      name: 'load',
+      passed: run.delivery.honest.share >= 0.99,
+      bar: `${hogs} CPU-bound processes beside the launch: ≥ 99 % of honest-edge models delivered in time over the run`,
+      measured: `${pct(run.delivery.honest.share)} (${run.delivery.honest.delivered} of ${run.delivery.honest.expected}); isolated peer-rounds ${run.delivery.isolated.peerRounds}`,
+      ...run,
+      load: `${hogs} × node -e 'for(;;){}'`
+    })
+  } finally {
+    for (const s of spinners) s.kill('SIGKILL')
+  }
+}
+
+writeFileSync(join(out, 'resilience.json'), JSON.stringify({ rounds, pauseMs, pauseAfter, hogs, results }, null, 2) + '\n')
+const md = ['# Resilience of a torus-4x4 swarm', '', `\`node packages/bench/src/resilience.ts --cells ${values.cells} --rounds ${rounds} --pause-s ${pauseMs / 1000} --hogs ${hogs}\``, '',
+  '| cell | passed | bar | measured | median round | wall |', '|---|---|---|---|---|---|',
+  ...results.map((r) => `| ${r.name} | ${r.passed ? 'yes' : '**no**'} | ${r.bar} | ${r.measured} | ${Math.round(r.medianRoundMs)} ms | ${r.wallS.toFixed(0)} s |`)]
+writeFileSync(join(out, 'resilience.md'), md.join('\n') + '\n')
+for (const r of results) process.stdout.write(`${r.name}: ${r.passed ? 'passed' : 'FAILED'} — ${r.measured}\n`)
+if (results.some((r) => !r.passed)) process.exitCode = 1
