@@ -136,11 +136,14 @@ describe('murmur launch: real peers over TCP', { concurrency: false }, () => {
 })
 
 describe('murmur launch: bad requests fail before any peer starts', () => {
-  test('an unknown rule, an unknown attack and an unsupported f are usage errors', async () => {
+  test('an unknown rule, an unknown attack, an unsupported f and bad training options are usage errors', async () => {
     for (const [args, expected] of [
       [['--rule', 'nosuchrule'], /rule "nosuchrule"/],
       [['--attack', 'nosuchattack', '--byzantine', 'p1'], /attack "nosuchattack"/],
-      [['--f', '3', '--rule', 'cwtm'], /f = 3 is more than rule cwtm tolerates at node p\d+/]
+      [['--f', '3', '--rule', 'cwtm'], /f = 3 is more than rule cwtm tolerates at node p\d+/],
+      [['--lr-schedule', 'linear'], /--lr-schedule: expected constant, inv-sqrt, step:<every>:<gamma> or cosine:<totalSteps>, got "linear"/],
+      [['--lr-schedule', 'step:0:0.5'], /--lr-schedule: "step:0:0.5": <every> must be an integer ≥ 1/],
+      [['--weight-decay', '2'], /weightDecay: expected a number in \[0, 1\], got 2/]
     ] as const) {
       const { io, err } = captureIo()
       const code = await main(['launch', 'topologies/ring-8.json', ...args, '--run-dir', runDir()], io)

@@ -19,6 +19,8 @@ export type MomentumKind = 'heavy-ball' | 'polyak'
 
 export type LrSchedule =
   | { kind: 'constant' }
+  /** γ_t = γ / √(1 + t): the classic decay of SGD's convergence proofs. */
+  | { kind: 'inv-sqrt' }
   /** γ_t = γ · gamma^⌊t / every⌋ */
   | { kind: 'step', every: number, gamma: number }
   /** γ_t = minLr + ½ (γ − minLr)(1 + cos(π min(t, totalSteps) / totalSteps)) */
@@ -51,13 +53,14 @@ export interface TrainResult {
 export function learningRate (base: number, schedule: LrSchedule, step: number): number {
   switch (schedule.kind) {
     case 'constant': return base
+    case 'inv-sqrt': return base / Math.sqrt(1 + step)
     case 'step': return base * Math.pow(schedule.gamma, Math.floor(step / schedule.every))
     case 'cosine': {
       const minLr = schedule.minLr ?? 0
       const t = Math.min(step, schedule.totalSteps) / schedule.totalSteps
       return minLr + 0.5 * (base - minLr) * (1 + Math.cos(Math.PI * t))
     }
-    default: throw new LearnInputError('bad-parameter', `unknown learning-rate schedule '${String((schedule as { kind: unknown }).kind)}', expected constant, step or cosine`)
+    default: throw new LearnInputError('bad-parameter', `unknown learning-rate schedule '${String((schedule as { kind: unknown }).kind)}', expected constant, inv-sqrt, step or cosine`)
   }
 }
 

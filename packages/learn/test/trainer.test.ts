@@ -83,12 +83,20 @@ describe('trainer', () => {
     assert.ok(Math.abs(learningRate(0.11, cosine, 50) - 0.06) < 1e-15)
     assert.equal(learningRate(0.11, cosine, 100), 0.01)
     assert.equal(learningRate(0.11, cosine, 500), 0.01)
+    // γ/√(1 + t): 0.6/√1, 0.6/√4, 0.6/√9, 0.6/√100.
+    const invSqrt = { kind: 'inv-sqrt' } as const
+    const expected = [0.6, 0.3, 0.2, 0.06]
+    for (const [k, t] of [0, 3, 8, 99].entries()) assert.ok(Math.abs(learningRate(0.6, invSqrt, t) - expected[k]) < 1e-15, `step ${t}`)
     // The trainer follows it: after 25 steps of a step schedule the last rate is γ·0.5².
     const model = createModel({ kind: 'linear', inputDim: 1, outputDim: 1 })
     const trainer = new Trainer(model, line, { lr: 0.08, schedule: step, batchSize: 2 })
     assert.equal(trainer.train(26).lr, 0.08 * 0.25)
     assert.equal(trainer.stepCount, 26)
     trainer.dispose()
+    // Steps 0..3 run at γ/1, γ/√2, γ/√3, γ/2: the fourth step's rate is reported.
+    const inv = new Trainer(model, line, { lr: 0.08, schedule: invSqrt, batchSize: 2 })
+    assert.equal(inv.train(4).lr, 0.04)
+    inv.dispose()
     model.dispose()
   })
 

@@ -1,9 +1,11 @@
 // How long a round waits for the neighbours' models. A fixed timeout is wrong both ways: on a
 // busy machine slow-but-alive neighbours miss it and their models are lost, and with a paused or
 // dead neighbour every round waits the whole of it. So the deadline follows the arrival times
-// the node observes (late arrivals included, which is how it learns that it waited too little),
-// a multiple of their recent 90th percentile, between a floor and the configured timeout.
-// A silent neighbour adds no observation, so it cannot stretch the deadline.
+// the node observes, a multiple of their recent 90th percentile, between a floor and the
+// configured timeout. Only rounds in which every awaited model arrived count, plus models that
+// came after their round's deadline (how the node learns it waited too little): while a
+// neighbour is missing, rounds end at the deadline and the others' arrivals are skewed by that
+// very wait; learning from them would stretch the deadline without end.
 
 import { quantile } from '@murmur/robust'
 import type { RoundTiming } from './inbox.ts'
@@ -49,12 +51,13 @@ export class AdaptiveDeadline {
 
   /**
    * Takes in a collected round's arrival times (each round once; a round where nothing arrived
-   * adds nothing). With `from`, only those senders count: the neighbours the round waited for.
+   * adds nothing). With `from`, only those senders count: the neighbours the round waited for;
+   * of a round where one of them was missing (`complete` false) only the late arrivals count.
    */
-  observe (timing: RoundTiming | undefined, from?: ReadonlySet<string>): void {
+  observe (timing: RoundTiming | undefined, from?: ReadonlySet<string>, complete = true): void {
     if (timing === undefined || timing.round <= this.lastObserved) return
     let slowest = -1
-    for (const [id, ms] of timing.arrivals) if (ms > slowest && from?.has(id) !== false) slowest = ms
+    if (complete) for (const [id, ms] of timing.arrivals) if (ms > slowest && from?.has(id) !== false) slowest = ms
     for (const [id, ms] of timing.late) if (ms > slowest && from?.has(id) !== false) slowest = ms
     if (slowest < 0) return
     this.lastObserved = timing.round

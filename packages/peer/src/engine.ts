@@ -230,8 +230,11 @@ export class RoundEngine {
   private sent = { bytes: 0, failures: 0 }
   /** Rounds in a row each neighbour's model did not arrive in time. */
   private readonly missedInRow = new Map<string, number>()
-  /** The neighbours the last round waited for in full (the deadline learns from them only). */
+  /** The neighbours the last round waited for in full (the deadline learns from them only), and whether all of them delivered. */
   private lastAwaited: ReadonlySet<string> | undefined
+  private lastComplete = true
+  /** When the previous round started collecting: a neighbour heard of since is not silent. */
+  private collectStarts: [number, number] = [0, 0]
   /** A model attacker's last pool of honest models: used when this round's has nothing yet. */
   private lastPool = new Map<string, Float32Array>()
 
@@ -420,7 +423,7 @@ export class RoundEngine {
     const { options } = this
     const { learner, behaviour } = options
     const began = performance.now()
-    this.deadline.observe(options.transport.lastTiming(), this.lastAwaited)
+    this.deadline.observe(options.transport.lastTiming(), this.lastAwaited, this.lastComplete)
     const waitMs = this.deadline.ms
     if (behaviour?.kind === 'crash' && t >= behaviour.fromRound) return await this.silentRound(t, began, waitMs)
 
@@ -542,17 +545,20 @@ export class RoundEngine {
   }
 
   /**
-   * Who this round waits for in full. A neighbour that missed the last rounds and has sent nothing
-   * recent (paused, crashed, gone) is waited for only up to the deadline's floor: waiting the whole
-   * adaptive deadline for it would set every round to that deadline, neighbours would drift out of
-   * step, and the deadline, learning from their skewed arrivals, would stretch without end. It is
-   * waited for in full again as soon as it sends a model of a recent round. Its edge stays either way.
+   * Who this round waits for in full. A neighbour that missed the last two rounds and sent nothing
+   * at all since the previous round began (paused, crashed, gone) is waited for only up to the deadline's floor:
+   * waiting the whole adaptive deadline for it would set every round to that deadline, neighbours
+   * would drift out of step, and the deadline, learning from their skewed arrivals, would stretch
+   * without end. As soon as any model of it arrives, even of a past round, it is waited for in full
+   * again: a neighbour that is alive but behind must hold the faster ones back, or the swarm splits
+   * into groups that run at their own pace. Its edge stays either way.
    */
-  private awaited (t: number, neighbours: readonly string[]): { wait: string[], also: string[] } {
+  private awaited (neighbours: readonly string[]): { wait: string[], also: string[] } {
     const wait: string[] = []
     const also: string[] = []
+    const quietSince = this.collectStarts[0]
     for (const id of neighbours) {
-      const silent = (this.missedInRow.get(id) ?? 0) >= 2 && this.options.transport.latestRound(id) < t - ROUNDS_AHEAD
+      const silent = (this.missedInRow.get(id) ?? 0) >= 2 && this.options.transport.lastHeard(id) < quietSince
       if (silent) also.push(id)
       else wait.push(id)
     }
@@ -565,7 +571,8 @@ export class RoundEngine {
 
   private async honestExchange (t: number, half: Float32Array, deadline: number, neighbours: readonly string[]): Promise<Exchange | typeof ABORTED> {
     const { transport, signal } = this.options
-    const { wait, also } = this.awaited(t, neighbours)
+    this.collectStarts = [this.collectStarts[1], Date.now()]
+    const { wait, also } = this.awaited(neighbours)
     this.lastAwaited = new Set(wait)
     const graceUntil = Math.min(deadline, Date.now() + this.deadline.floorMs)
     const outcome = await unlessAborted(Promise.all([
@@ -574,6 +581,7 @@ export class RoundEngine {
     ]), signal)
     if (outcome === ABORTED) return ABORTED
     this.noteMisses(neighbours, outcome[1])
+    this.lastComplete = wait.every((id) => outcome[1].has(id))
     return { received: outcome[1] }
   }
 

@@ -239,7 +239,7 @@ export function createModelExchange (node: MurmurNode, options: ExchangeOptions)
     rejectionsBySender: () => inbox.rejectionsBySender(),
     lastTiming: () => inbox.lastTiming(),
     frontier: (from, quorum) => inbox.frontier(from, quorum),
-    latestRound: (id) => inbox.latestRound(id),
+    lastHeard: (id) => inbox.lastHeard(id),
     startAt: (round) => { inbox.advance(round) },
     bytesSent: () => sent
   }

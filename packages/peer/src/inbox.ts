@@ -58,8 +58,9 @@ export class Inbox {
   connected = true
   /** The newest frame of each sender that was too far ahead of the window, kept for a catch-up. */
   private readonly ahead = new Map<string, { round: number, params: Float32Array, at: number }>()
-  /** The latest round each sender sent a valid frame for. */
+  /** The latest round each sender sent a valid frame for, and when its last valid frame came. */
   private readonly latest = new Map<string, number>()
+  private readonly heardAt = new Map<string, number>()
   private timing: { round: number, startedAt: number, arrivals: Map<string, number>, late: Map<string, number> } | undefined
   private readonly hub: InboxConfig
 
@@ -91,6 +92,7 @@ export class Inbox {
       return
     }
     this.latest.set(from, Math.max(this.latest.get(from) ?? 0, frame.round))
+    this.heardAt.set(from, now)
     if (frame.round < this.floor) {
       const t = this.timing
       if (t !== undefined && t.round === frame.round && !t.arrivals.has(from)) t.late.set(from, now - t.startedAt)
@@ -160,9 +162,9 @@ export class Inbox {
     return rounds[quorum - 1]
   }
 
-  /** The latest round `id` sent a valid frame for (−1 if never heard). */
-  latestRound (id: string): number {
-    return this.latest.get(id) ?? -1
+  /** When the last valid frame of `id` came, of any round (ms since the epoch; 0 if never). */
+  lastHeard (id: string): number {
+    return this.heardAt.get(id) ?? 0
   }
 
   /** Frames refused so far, by reason. */

@@ -3,7 +3,6 @@
 // a robust aggregate of several neighbours' models, and train from an agreed round on.
 
 import { createRng, createRule, maxTolerableF, permutation } from '@murmur/robust'
-import type { Topology } from '@murmur/topology'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { writeFile } from 'node:fs/promises'
 import { join as joinPath } from 'node:path'
@@ -14,7 +13,7 @@ import { PROTOCOL_VERSION, type SwarmManifest } from './manifest.ts'
 import { createMurmurNode } from './node.ts'
 import { bookEntry, fetchManifest, fetchMembers, type MemberRecord } from './open-swarm.ts'
 import { createPeer, type MurmurPeer } from './peer.ts'
-import type { NodePlan, SwarmPlan } from './swarm-plan.ts'
+import { peerConfigFromManifest } from './peer-config.ts'
 import type { PeerFinal } from './swarm-protocol.ts'
 import { loadJoinerData, type JoinerDataSpec } from './task.ts'
 import type { RoundMetrics } from './types.ts'
@@ -131,38 +130,10 @@ export async function joinSwarm (options: JoinOptions): Promise<JoinResult> {
   const peerId = peerIdFromPrivateKey(await loadOrCreateIdentity(options.stateDir)).toString()
   const id = options.id ?? `j-${peerId.slice(-8)}`
   if (members.some((m) => m.id === id)) throw new JoinError(`node id ${id} is already taken in swarm ${manifest.swarm}; pick another with --id`)
-  const node: NodePlan = { id, index: 0, neighbours: [], neighbourDegrees: [], degree, f, byzantine: false }
-  const topology: Topology = { name: manifest.swarm, nodes: [{ id }], edges: [] } as unknown as Topology
-  const plan: SwarmPlan = {
-    swarm: manifest.swarm,
-    options: {
-      topology,
-      task: manifest.task,
-      rounds: manifest.schedule.rounds,
-      localSteps: manifest.training.localSteps,
-      lr: manifest.training.lr,
-      momentum: manifest.training.momentum,
-      batchSize: manifest.training.batchSize,
-      rule: manifest.mixing.rule,
-      f: manifest.mixing.f,
-      delta: 0.05,
-      shortfall: manifest.mixing.shortfall,
-      muSeed: 0,
-      roundTimeoutMs: manifest.schedule.roundTimeoutMs,
-      evalEvery: manifest.schedule.evalEvery,
-      dtype: manifest.mixing.dtype,
-      swarm: manifest.swarm,
-      initialization: 'shared',
-      attack: 'none'
-    },
-    nodes: [node],
-    byzantine: [],
-    byzantineSource: 'none',
-    overrun: []
-  }
+  // The newcomer takes the slot after the swarm's nodes: its batch order is its own.
+  const config = peerConfigFromManifest(manifest, { id, index: manifest.nodes, f })
   const peer = await createPeer({
-    plan,
-    node,
+    config,
     stateDir: options.stateDir,
     listen: options.listen ?? ['/ip4/127.0.0.1/tcp/0'],
     ...(options.announce === undefined ? {} : { announce: options.announce }),
@@ -177,8 +148,8 @@ export async function joinSwarm (options: JoinOptions): Promise<JoinResult> {
     if (peer.dimension !== manifest.dimension) throw new JoinError(`the swarm's model has ${manifest.dimension} parameters, this node built ${peer.dimension}`)
 
     // Peer sampling: a seeded random order of the known members.
-    const others = members.filter((m) => m.id !== node.id)
-    const order = Array.from(permutation(others.length, createRng(hashId(node.id))), (k) => others[k])
+    const others = members.filter((m) => m.id !== id)
+    const order = Array.from(permutation(others.length, createRng(hashId(id))), (k) => others[k])
     const sources = order.slice(0, Math.max(degree, 2 * f + 1, 3))
     const models = await peer.fetchModels(sources)
     if (models.size === 0) throw new JoinError('no peer answered with its model; cannot start')
@@ -202,7 +173,7 @@ export async function joinSwarm (options: JoinOptions): Promise<JoinResult> {
     status(`neighbours ${accepted.join(', ')} from round ${startRound}`)
     // A neighbour keeps only the next two rounds' frames: sending earlier would lose the model.
     await waitForRound(peer, order.filter((m) => accepted.includes(m.id)), startRound - 2, manifest.schedule.roundTimeoutMs * 3, options.signal)
-    const summary = { id: node.id, peerId: self.peerId, manifest, neighbours: accepted, startRound, syncedFrom: [...models.keys()] }
+    const summary = { id, peerId: self.peerId, manifest, neighbours: accepted, startRound, syncedFrom: [...models.keys()] }
     await writeFile(joinPath(options.stateDir, 'join.json'), JSON.stringify(summary, null, 2) + '\n')
     options.onJoined?.(summary)
 

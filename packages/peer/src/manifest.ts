@@ -2,7 +2,10 @@
 // optimiser, mixing rule and tolerance policy, round schedule, wire format, protocol version).
 // Every peer serves it on /murmur/manifest/1.0.0 and announces it on the control topic.
 
-import type { SwarmPlan } from './swarm-plan.ts'
+import type { LrSchedule } from '@murmur/learn'
+import type { PeerConfig, TrainingConfig } from './peer-config.ts'
+import { peerConfigFromPlan } from './peer-config.ts'
+import { checkLrSchedule, type LrScheduleError, type SwarmPlan } from './swarm-plan.ts'
 import { validateTaskConfig, type TaskConfig } from './task.ts'
 import type { ShortfallPolicy } from './types.ts'
 
@@ -23,7 +26,11 @@ export interface SwarmManifest {
   nodes: number
   /** Parameters of the model the task builds: a joiner checks its own build against it. */
   dimension: number
-  training: { localSteps: number, lr: number, momentum: number, batchSize: number }
+  /**
+   * How every node trains, and the run seed (batch order, rule and attack randomness). A manifest
+   * of an earlier version has no weightDecay, schedule or seed: 0, constant and the task's seed.
+   */
+  training: TrainingConfig & { seed: number }
   mixing: {
     rule: string
     /** The swarm's tolerance policy: one f, or 'auto' (each node's f_i from μ_H). */
@@ -56,26 +63,33 @@ export class ManifestError extends Error {
   }
 }
 
-/** The manifest of a planned swarm, as its peers serve it. */
-export function manifestOf (plan: SwarmPlan, dimension: number, round: number, open: boolean): SwarmManifest {
-  const o = plan.options
+/** The manifest a configured peer serves. */
+export function manifestFromConfig (config: PeerConfig, dimension: number, round: number, open: boolean): SwarmManifest {
+  const t = config.training
   return {
     protocol: PROTOCOL_VERSION,
-    swarm: plan.swarm,
-    task: o.task,
-    nodes: plan.nodes.length,
+    swarm: config.swarm,
+    task: config.task,
+    nodes: config.nodes,
     dimension,
-    training: { localSteps: o.localSteps, lr: o.lr, momentum: o.momentum, batchSize: o.batchSize },
+    // Field order as parseManifest builds it: hosts compare manifests as JSON text.
+    training: { localSteps: t.localSteps, lr: t.lr, momentum: t.momentum, batchSize: t.batchSize, weightDecay: t.weightDecay, schedule: t.schedule, seed: config.seed },
     mixing: {
-      rule: o.rule,
-      f: o.f,
-      joinerF: Math.max(0, ...plan.nodes.filter((n) => !n.byzantine).map((n) => n.f)),
-      shortfall: o.shortfall,
-      dtype: o.dtype
+      rule: config.mixing.rule,
+      // A global f is every node's f, so it is also the newcomers' one.
+      f: config.mixing.tolerance === 'per-node' ? 'auto' : config.mixing.joinerF,
+      joinerF: config.mixing.joinerF,
+      shortfall: config.mixing.shortfall,
+      dtype: config.dtype
     },
-    schedule: { rounds: o.rounds, roundTimeoutMs: o.roundTimeoutMs, evalEvery: o.evalEvery, round },
+    schedule: { rounds: config.schedule.rounds, roundTimeoutMs: config.schedule.roundTimeoutMs, evalEvery: config.schedule.evalEvery, round },
     open
   }
+}
+
+/** The manifest of a planned swarm, as its peers serve it. */
+export function manifestOf (plan: SwarmPlan, dimension: number, round: number, open: boolean): SwarmManifest {
+  return manifestFromConfig(peerConfigFromPlan(plan, plan.nodes.find((n) => !n.byzantine) ?? plan.nodes[0]), dimension, round, open)
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -110,8 +124,9 @@ export function parseManifest (value: unknown, expectedProtocol = PROTOCOL_VERSI
   if (typeof value.swarm !== 'string' || value.swarm.length === 0 || value.swarm.length > 255) throw new ManifestError('swarm', 'expected a swarm id of 1–255 characters')
   if (!isObject(value.task)) throw new ManifestError('task', 'expected an object')
   let task: TaskConfig
+  let taskSeed: number
   try {
-    validateTaskConfig(value.task as unknown as TaskConfig)
+    taskSeed = validateTaskConfig(value.task as unknown as TaskConfig).seed
     task = value.task as unknown as TaskConfig
   } catch (error) {
     throw new ManifestError('task', (error as Error).message)
@@ -124,6 +139,15 @@ export function parseManifest (value: unknown, expectedProtocol = PROTOCOL_VERSI
   if (mixing.shortfall !== 'shrink-f' && mixing.shortfall !== 'keep') throw new ManifestError('mixing.shortfall', 'expected shrink-f or keep')
   if (mixing.dtype !== 'f32' && mixing.dtype !== 'f16') throw new ManifestError('mixing.dtype', 'expected f32 or f16')
   if (typeof value.open !== 'boolean') throw new ManifestError('open', 'expected true or false')
+  let lrSchedule: LrSchedule
+  try {
+    lrSchedule = checkLrSchedule(training.schedule ?? { kind: 'constant' })
+  } catch (error) {
+    const field = (error as LrScheduleError).field
+    throw new ManifestError(`training.schedule${field === '' ? '' : `.${field}`}`, (error as Error).message)
+  }
+  const seed = training.seed === undefined ? taskSeed : int(training, 'training.', 'seed', 0)
+  if (seed > 0xffffffff) throw new ManifestError('training.seed', `expected an integer below 2^32, got ${seed}`)
   return {
     protocol: expectedProtocol,
     swarm: value.swarm,
@@ -134,7 +158,10 @@ export function parseManifest (value: unknown, expectedProtocol = PROTOCOL_VERSI
       localSteps: int(training, 'training.', 'localSteps', 0),
       lr: num(training, 'training.', 'lr', 0, 100),
       momentum: num(training, 'training.', 'momentum', 0, 0.999999),
-      batchSize: int(training, 'training.', 'batchSize', 1)
+      batchSize: int(training, 'training.', 'batchSize', 1),
+      weightDecay: training.weightDecay === undefined ? 0 : num(training, 'training.', 'weightDecay', 0, 1),
+      schedule: lrSchedule,
+      seed
     },
     mixing: {
       rule: mixing.rule,

@@ -118,7 +118,7 @@ export function createMemoryHub (options: MemoryHubOptions): MemoryHub {
       rejectionsBySender: () => box.rejectionsBySender(),
       lastTiming: () => box.lastTiming(),
       frontier: (from, quorum) => box.frontier(from, quorum),
-      latestRound: (id) => box.latestRound(id),
+      lastHeard: (id) => box.lastHeard(id),
       startAt: (round) => { box.advance(round) },
       bytesSent: () => sent
     }

@@ -1,35 +1,33 @@
 // One murmur peer: a libp2p node with its persistent identity, the model exchange, the control
-// plane, its local learner and the round engine, assembled from a swarm plan.
+// plane, its local learner and the round engine, assembled from a peer configuration (of a
+// launched node, or of a newcomer).
 
 import { peerIdFromString } from '@libp2p/peer-id'
 import { createRng, permutation } from '@murmur/robust'
 import { multiaddr } from '@multiformats/multiaddr'
-import { parseBehaviour } from './byzantine.ts'
 import { loadCheckpoint } from './checkpoint.ts'
 import { createCollusionChannel } from './collusion.ts'
 import { createControlPlane, heartbeatDue, heartbeatPeriod } from './control.ts'
 import { RoundEngine } from './engine.ts'
 import { createModelExchange, exchangeTimeouts } from './exchange.ts'
 import { loadOrCreateIdentity } from './identity.ts'
-import { createLearner } from './learner.ts'
 import { logger } from './log.ts'
-import { manifestOf } from './manifest.ts'
+import { manifestFromConfig } from './manifest.ts'
 import { createMetricsLog } from './metrics.ts'
 import { NeighbourSet, type EdgeEvent } from './neighbours.ts'
 import { createMurmurNode, type MurmurNode } from './node.ts'
 import {
   bookEntry, createOpenSwarmServices, Directory, fetchState, requestNeighbour, type MemberRecord
 } from './open-swarm.ts'
+import { createNodeLearner, engineOptions, loadPeerData, peerConfigFromPlan, type PeerConfig } from './peer-config.ts'
 import type { PeerAddress, PeerFinal } from './swarm-protocol.ts'
 import type { NodePlan, SwarmPlan } from './swarm-plan.ts'
-import { loadNodeData, type NodeData } from './task.ts'
+import type { NodeData } from './task.ts'
 import type { RoundMetrics } from './types.ts'
 import { appendFileSync } from 'node:fs'
 import { join } from 'node:path'
 
-export interface PeerOptions {
-  plan: SwarmPlan
-  node: NodePlan
+interface PeerSetup {
   /** identity.key, checkpoints and metrics.jsonl live here. */
   stateDir: string
   listen: string[]
@@ -37,13 +35,16 @@ export interface PeerOptions {
   announce?: string[]
   /** Accept newcomers as neighbours (`launch --open`; a joiner always is). */
   open?: boolean
-  /** The node's data, when it is not the plan's partition `node.index` (a joiner's own data). */
+  /** The node's data, when it is not partition `index` of the task's (a joiner's own data). */
   data?: NodeData
   /** The degree the node keeps up by finding new neighbours (default: its topology degree). */
   targetDegree?: number
-  /** Peers in the swarm, which sets how often this one heartbeats (default: the plan's nodes). */
+  /** Peers in the swarm, which sets how often this one heartbeats (default: the configured nodes). */
   swarmSize?: number
 }
+
+/** A peer of a configuration, or node `node` of a plan. */
+export type PeerOptions = PeerSetup & ({ config: PeerConfig } | { plan: SwarmPlan, node: NodePlan })
 
 export interface RunOptions {
   /** First round to run (the launcher aligns resumed peers on one round). */
@@ -87,20 +88,11 @@ export interface MurmurPeer {
 
 /** Builds and starts a peer (listening, not yet running rounds). */
 export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
-  const { plan, node, stateDir } = options
-  const log = logger(`peer:${node.id}`)
+  const config = 'config' in options ? options.config : peerConfigFromPlan(options.plan, options.node)
+  const { stateDir } = options
+  const log = logger(`peer:${config.id}`)
   const privateKey = await loadOrCreateIdentity(stateDir)
-  const behaviour = node.byzantine ? parseBehaviour(plan.options.attack) : undefined
-  const loaded = options.data ?? await loadNodeData(plan.options.task, node.index, plan.nodes.length)
-  const data = plan.options.initialization === 'independent'
-    ? { ...loaded, model: { ...loaded.model, seed: (loaded.model.seed ?? 0) + 1 + node.index } }
-    : loaded
-  const seed = plan.options.task.seed ?? 0
-  const learner = createLearner({
-    data,
-    // Each node its own batch order; the model seed (shared initial parameters) is in data.model.
-    trainer: { lr: plan.options.lr, momentum: plan.options.momentum, batchSize: plan.options.batchSize, seed: seed * 100_003 + node.index }
-  })
+  const learner = createNodeLearner(config, options.data ?? await loadPeerData(config))
   // The node starts listening last, and a setup step that fails stops it again: a peer that could
   // not be built leaves no listener (nor its event-loop handles) behind.
   const libp2p = await createMurmurNode({ privateKey, listen: options.listen, ...(options.announce === undefined ? {} : { announce: options.announce }) })
@@ -114,23 +106,22 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
     }
   }
   const exchange = createModelExchange(libp2p, {
-    swarm: plan.swarm,
-    self: node.id,
+    swarm: config.swarm,
+    self: config.id,
     dimension: learner.dimension,
-    dtype: plan.options.dtype,
-    ...exchangeTimeouts(plan.options.roundTimeoutMs)
+    dtype: config.dtype,
+    ...exchangeTimeouts(config.schedule.roundTimeoutMs)
   })
   await orStop(exchange.start())
-  const control = createControlPlane(libp2p, { swarm: plan.swarm, self: node.id })
+  const control = createControlPlane(libp2p, { swarm: config.swarm, self: config.id })
   await orStop(control.start())
   const checkpoint = await orStop(loadCheckpoint(stateDir))
   let collusion: ReturnType<typeof createCollusionChannel> | undefined
-  const graph = new Map(plan.nodes.map((n) => [n.id, n.neighbours]))
   const open = options.open ?? false
 
   // The open-swarm side: who is who, the neighbourhood that may change, the four small services.
   const directory = new Directory()
-  const address = (): PeerAddress => ({ id: node.id, peerId: libp2p.peerId.toString(), addrs: libp2p.getMultiaddrs().map(String) })
+  const address = (): PeerAddress => ({ id: config.id, peerId: libp2p.peerId.toString(), addrs: libp2p.getMultiaddrs().map(String) })
   directory.bind(address())
   const edgesPath = join(stateDir, 'edges.jsonl')
   const recordEdge = (event: EdgeEvent): void => {
@@ -141,31 +132,31 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
   let repairing = false
   // Only an open swarm's neighbourhood changes: a configured topology's edges are kept for the
   // whole run, whatever a neighbour's silence (the engine counts each missed model).
-  const neighbourSet = node.byzantine || !open
+  const neighbourSet = config.byzantine || !open
     ? undefined
     : new NeighbourSet({
-      self: node.id,
-      initial: node.neighbours.map((id, k) => ({ id, degree: node.neighbourDegrees[k] })),
-      target: options.targetDegree ?? node.degree,
+      self: config.id,
+      initial: config.neighbours.map((id, k) => ({ id, degree: config.neighbourDegrees[k] })),
+      target: options.targetDegree ?? config.neighbours.length,
       onEvent: recordEdge,
       // Below half its degree, a node looks for new neighbours among the peers it knows.
       onLow: (have, target) => {
         if (repairing) return
         repairing = true
-        const candidates = directory.list().filter((r) => r.id !== node.id && neighbourSet?.has(r.id) !== true && !plan.byzantine.includes(r.id))
+        const candidates = directory.list().filter((r) => r.id !== config.id && neighbourSet?.has(r.id) !== true && !config.colluders.includes(r.id))
         log('only %d of %d neighbours left: asking %d known peers', have, target, candidates.length)
-        peer.requestNeighbours(shuffle(candidates, round * 7919 + node.index), target - have, round + 2)
+        peer.requestNeighbours(shuffle(candidates, round * 7919 + config.index), target - have, round + 2)
           .catch((error: Error) => { log('finding new neighbours failed: %s', error.message) })
           .finally(() => { repairing = false })
       }
     })
   const services = createOpenSwarmServices(libp2p, {
-    self: node.id,
-    swarm: plan.swarm,
+    self: config.id,
+    swarm: config.swarm,
     dimension: learner.dimension,
-    dtype: plan.options.dtype,
+    dtype: config.dtype,
     directory,
-    manifest: () => manifestOf(plan, learner.dimension, round, open),
+    manifest: () => manifestFromConfig(config, learner.dimension, round, open),
     round: () => round,
     params: () => learner.getParams(),
     ...(neighbourSet === undefined ? {} : { neighbours: neighbourSet }),
@@ -178,7 +169,7 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
   log('listening on %s', libp2p.getMultiaddrs().map(String).join(', '))
 
   const peer: MurmurPeer = {
-    id: node.id,
+    id: config.id,
     dimension: learner.dimension,
     libp2p,
     directory,
@@ -190,11 +181,11 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
       const self = address()
       for (const candidate of candidates) {
         if (accepted.length >= want) break
-        if (candidate.id === node.id || neighbourSet === undefined) continue
+        if (candidate.id === config.id || neighbourSet === undefined) continue
         try {
           const entry = bookEntry(candidate)
           await libp2p.peerStore.merge(entry.peerId, { multiaddrs: entry.multiaddrs })
-          const answer = await requestNeighbour(libp2p, entry.peerId, { node: node.id, addrs: self.addrs, degree: neighbourSet.target, from }, { timeoutMs: 5000 })
+          const answer = await requestNeighbour(libp2p, entry.peerId, { node: config.id, addrs: self.addrs, degree: neighbourSet.target, from }, { timeoutMs: 5000 })
           latestRound = Math.max(latestRound, answer.round)
           if (!answer.ok) {
             log('%s declined to be a neighbour: %s (at round %d)', candidate.id, answer.reason, answer.round)
@@ -215,7 +206,7 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
         try {
           const entry = bookEntry(source)
           await libp2p.peerStore.merge(entry.peerId, { multiaddrs: entry.multiaddrs })
-          const state = await fetchState(libp2p, entry.peerId, { swarm: plan.swarm, dimension: learner.dimension }, { timeoutMs: 10_000 })
+          const state = await fetchState(libp2p, entry.peerId, { swarm: config.swarm, dimension: learner.dimension }, { timeoutMs: 10_000 })
           if (state.sender !== source.id) throw new Error(`the model is labelled ${state.sender}`)
           models.set(source.id, { round: state.round, params: state.params })
         } catch (error) {
@@ -233,18 +224,18 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
       for (const p of book) directory.bind(p)
       await exchange.setAddressBook(entries)
       control.setPeers(new Map([...entries].map(([id, e]) => [id, e.peerId])))
-      if (node.byzantine) {
-        const colluders = new Map([...entries].filter(([id]) => plan.byzantine.includes(id)).map(([id, e]) => [id, e.peerId]))
-        collusion = createCollusionChannel(libp2p, { swarm: plan.swarm, self: node.id, dimension: learner.dimension, colluders })
+      if (config.byzantine) {
+        const colluders = new Map([...entries].filter(([id]) => config.colluders.includes(id)).map(([id, e]) => [id, e.peerId]))
+        collusion = createCollusionChannel(libp2p, { swarm: config.swarm, self: config.id, dimension: learner.dimension, colluders })
         await collusion.start()
       }
-      const self = entries.get(node.id)
-      if (self !== undefined) control.publish({ type: 'membership', node: node.id, peerId: libp2p.peerId.toString(), addrs: self.multiaddrs.map(String) })
-      control.publish({ type: 'manifest', node: node.id, manifest: manifestOf(plan, learner.dimension, round, open) })
+      const self = entries.get(config.id)
+      if (self !== undefined) control.publish({ type: 'membership', node: config.id, peerId: libp2p.peerId.toString(), addrs: self.multiaddrs.map(String) })
+      control.publish({ type: 'manifest', node: config.id, manifest: manifestFromConfig(config, learner.dimension, round, open) })
     },
     async dialNeighbours () {
       // Each pair is dialled once, from its smaller id; a failure only means round 0 dials.
-      await Promise.all(node.neighbours.filter((id) => id > node.id).map(async (id) => {
+      await Promise.all(config.neighbours.filter((id) => id > config.id).map(async (id) => {
         const entry = directory.get(id)
         if (entry === undefined) return
         try {
@@ -256,26 +247,12 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
     },
     async run (run) {
       const metricsLog = createMetricsLog(join(stateDir, 'metrics.jsonl'), { from: run.startRound })
-      const beatEvery = heartbeatPeriod(options.swarmSize ?? plan.nodes.length)
+      const beatEvery = heartbeatPeriod(options.swarmSize ?? config.nodes)
       round = run.startRound
-      const engine = new RoundEngine({
-        self: node.id,
-        neighbours: node.neighbours,
-        neighbourDegrees: node.neighbourDegrees,
-        ...(neighbourSet === undefined ? {} : { neighbourSet }),
+      const engine = new RoundEngine(engineOptions(config, {
         transport: exchange,
         learner,
-        rule: plan.options.rule,
-        tolerance: { kind: plan.options.f === 'auto' ? 'per-node' : 'global', f: node.f },
-        shortfall: plan.options.shortfall,
-        localSteps: plan.options.localSteps,
-        roundTimeoutMs: plan.options.roundTimeoutMs,
-        rounds: plan.options.rounds,
-        evalEvery: plan.options.evalEvery,
-        swarm: plan.swarm,
-        dtype: plan.options.dtype,
-        seed,
-        ...(behaviour === undefined ? {} : { behaviour, colluders: plan.byzantine, graph }),
+        ...(neighbourSet === undefined ? {} : { neighbourSet }),
         ...(collusion === undefined ? {} : { collusion }),
         checkpointDir: stateDir,
         startRound: run.startRound,
@@ -283,29 +260,29 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
         onRound: (metrics: RoundMetrics, params: Float32Array) => {
           round = metrics.round + 1
           metricsLog.write(metrics)
-          if (heartbeatDue(metrics.round, node.index, beatEvery)) {
-            control.publish({ type: 'heartbeat', node: node.id, round: metrics.round, time: Date.now() })
+          if (heartbeatDue(metrics.round, config.index, beatEvery)) {
+            control.publish({ type: 'heartbeat', node: config.id, round: metrics.round, time: Date.now() })
           }
           // Now and then the manifest too, for whoever subscribed since.
-          if (heartbeatDue(metrics.round, node.index, 10 * beatEvery)) {
-            control.publish({ type: 'manifest', node: node.id, manifest: manifestOf(plan, learner.dimension, round, open) })
+          if (heartbeatDue(metrics.round, config.index, 10 * beatEvery)) {
+            control.publish({ type: 'manifest', node: config.id, manifest: manifestFromConfig(config, learner.dimension, round, open) })
           }
           run.onRound?.(metrics, params)
         }
-      })
+      }))
       try {
         const summary = await engine.run()
         control.publish({
           type: 'summary',
-          node: node.id,
+          node: config.id,
           round: summary.lastRound,
           ...(summary.accuracy === undefined ? {} : { accuracy: summary.accuracy }),
           ...(summary.testLoss === undefined ? {} : { loss: summary.testLoss }),
           rejected: { ...exchange.rejections() }
         })
         return {
-          id: node.id,
-          byzantine: node.byzantine,
+          id: config.id,
+          byzantine: config.byzantine,
           lastRound: summary.lastRound,
           ...(summary.accuracy === undefined ? {} : { accuracy: summary.accuracy }),
           ...(summary.testLoss === undefined ? {} : { testLoss: summary.testLoss }),

@@ -8,9 +8,9 @@
 
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
-import type { PartitionSpec } from '@murmur/learn'
+import type { LrSchedule, PartitionSpec } from '@murmur/learn'
 import type { Topology, TopologyEdge } from '@murmur/topology'
-import type { SwarmPlan } from './swarm-plan.ts'
+import { formatLrSchedule, type SwarmPlan } from './swarm-plan.ts'
 
 export const RUN_PLAN_FILE = 'plan.json'
 
@@ -57,6 +57,8 @@ const OPTION_NAMES: Record<string, string> = {
   lr: 'lr',
   momentum: 'momentum',
   batchSize: 'batch-size',
+  weightDecay: 'weight-decay',
+  lrSchedule: 'lr-schedule',
   rule: 'rule',
   f: 'f',
   delta: 'delta',
@@ -67,7 +69,8 @@ const OPTION_NAMES: Record<string, string> = {
   evalEvery: 'eval-every',
   dtype: 'dtype',
   initialization: 'init',
-  swarm: 'swarm id'
+  swarm: 'swarm id',
+  seed: 'run seed'
 }
 
 /** User-facing names of TaskConfig keys. */
@@ -141,6 +144,28 @@ function topologyDifference (a: Partial<Topology>, b: Partial<Topology>): PlanDi
   return { option: 'topology', before: text(a.name), after: `${text(b.name)} with other ${parts.join(', ')}` }
 }
 
+/** A schedule as the --lr-schedule flag spells it. */
+function scheduleText (value: unknown): string {
+  const kind = (value as { kind?: unknown } | null)?.kind
+  return typeof kind === 'string' ? formatLrSchedule(value as LrSchedule) : text(value)
+}
+
+/** A plan's options with the defaults of options added since it may have been written. */
+function withDefaults (options: Record<string, unknown>): Record<string, unknown> {
+  const task = (options.task ?? {}) as { seed?: unknown }
+  return {
+    ...options,
+    weightDecay: options.weightDecay ?? 0,
+    lrSchedule: options.lrSchedule ?? { kind: 'constant' },
+    seed: options.seed ?? task.seed ?? 0
+  }
+}
+
+/** True when the plan's run seed is the default one, the task's seed. */
+function derivedRunSeed (options: Record<string, unknown>): boolean {
+  return options.seed === ((options.task as { seed?: unknown } | undefined)?.seed ?? 0)
+}
+
 /** True when the plan's swarm id is the default one, derived from the topology's name. */
 function derivedSwarmId (plan: SwarmPlan): boolean {
   return plan.options?.swarm === `murmur-${plan.options?.topology?.name}`
@@ -156,8 +181,8 @@ function listText (ids: readonly string[]): string {
  */
 export function comparePlans (before: SwarmPlan, after: SwarmPlan): PlanDifference[] {
   const differences: PlanDifference[] = []
-  const a = (before.options ?? {}) as unknown as Record<string, unknown>
-  const b = after.options as unknown as Record<string, unknown>
+  const a = withDefaults((before.options ?? {}) as unknown as Record<string, unknown>)
+  const b = withDefaults(after.options as unknown as Record<string, unknown>)
   const keys = [...new Set([...Object.keys(OPTION_NAMES), ...Object.keys(a), ...Object.keys(b)])]
   for (const key of keys) {
     if (key === 'topology') {
@@ -175,6 +200,10 @@ export function comparePlans (before: SwarmPlan, after: SwarmPlan): PlanDifferen
       }
     } else if (key === 'swarm' && derivedSwarmId(before) && derivedSwarmId(after)) {
       continue // follows the topology's name, reported with the topology
+    } else if (key === 'seed' && derivedRunSeed(a) && derivedRunSeed(b)) {
+      continue // follows the task's seed, reported with the task
+    } else if (key === 'lrSchedule') {
+      if (!same(a[key], b[key])) differences.push({ option: OPTION_NAMES[key], before: scheduleText(a[key]), after: scheduleText(b[key]) })
     } else if (!same(a[key], b[key])) {
       differences.push({ option: OPTION_NAMES[key] ?? key, before: text(a[key]), after: text(b[key]) })
     }

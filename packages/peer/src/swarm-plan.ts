@@ -2,6 +2,7 @@
 // is Byzantine, each node's neighbours and tolerance f_i. Everything that can be wrong with a
 // launch is found here, before a single peer starts.
 
+import type { LrSchedule } from '@murmur/learn'
 import { createRule, maxTolerableF } from '@murmur/robust'
 import {
   degree, nodeTolerances, topologyGraph, topologySampler, type Graph, type Topology
@@ -20,6 +21,10 @@ export interface SwarmOptions {
   lr: number
   momentum: number
   batchSize: number
+  /** L2 weight decay λ (default 0). */
+  weightDecay?: number
+  /** Learning rate over each node's SGD steps (default constant). */
+  lrSchedule?: LrSchedule
   /** Mixing rule spec of @murmur/robust, e.g. `nnm+cwtm`. */
   rule: string
   /** One f for every node, or 'auto': each node's f_i(δ) from μ_H. */
@@ -45,6 +50,8 @@ export interface SwarmOptions {
    * draws its own, so consensus starts far apart (to watch gossip close the gap).
    */
   initialization?: 'shared' | 'independent'
+  /** Seed of batch order, rule and attack randomness (default: the task's seed). */
+  seed?: number
 }
 
 /** One node's part of the plan. */
@@ -81,6 +88,89 @@ export class SwarmConfigError extends Error {
 
 const MAX_DRAWS = 100_000
 
+/** A learning-rate schedule that is malformed; `field` is relative to the schedule ('' for itself). */
+export class LrScheduleError extends Error {
+  readonly field: string
+  constructor (field: string, message: string) {
+    super(message)
+    this.name = 'LrScheduleError'
+    this.field = field
+  }
+}
+
+const LR_SCHEDULE_FORMS = 'constant, inv-sqrt, step:<every>:<gamma> or cosine:<totalSteps>'
+/** Least and most arguments after the kind in a schedule spec. */
+const LR_SCHEDULE_ARITY: Record<string, [number, number] | undefined> = { constant: [0, 0], 'inv-sqrt': [0, 0], step: [2, 2], cosine: [1, 2] }
+
+/**
+ * Checks a learning-rate schedule received as data (a plan, a manifest) and returns it with its
+ * fields in a fixed order, so equal schedules serialise equally.
+ */
+export function checkLrSchedule (value: unknown): LrSchedule {
+  const v = value as Record<string, unknown> | null
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new LrScheduleError('', `expected an object such as { "kind": "constant" }, got ${JSON.stringify(value)}`)
+  const int = (key: string): number => {
+    const x = v[key]
+    if (!Number.isInteger(x) || (x as number) < 1) throw new LrScheduleError(key, `expected an integer ≥ 1, got ${JSON.stringify(x)}`)
+    return x as number
+  }
+  const finite = (key: string, positive: boolean): number => {
+    const x = v[key]
+    if (typeof x !== 'number' || !Number.isFinite(x) || x < 0 || (positive && x === 0)) throw new LrScheduleError(key, `expected a finite number ${positive ? '>' : '≥'} 0, got ${JSON.stringify(x)}`)
+    return x
+  }
+  const only = (...keys: string[]): void => {
+    for (const key of Object.keys(v)) if (key !== 'kind' && !keys.includes(key)) throw new LrScheduleError(key, `unknown field of a ${String(v.kind)} schedule`)
+  }
+  switch (v.kind) {
+    case 'constant':
+    case 'inv-sqrt':
+      only()
+      return { kind: v.kind }
+    case 'step':
+      only('every', 'gamma')
+      return { kind: 'step', every: int('every'), gamma: finite('gamma', true) }
+    case 'cosine':
+      only('totalSteps', 'minLr')
+      return { kind: 'cosine', totalSteps: int('totalSteps'), ...(v.minLr === undefined ? {} : { minLr: finite('minLr', false) }) }
+    default:
+      throw new LrScheduleError('kind', `expected constant, inv-sqrt, step or cosine, got ${JSON.stringify(v.kind)}`)
+  }
+}
+
+/** `constant`, `inv-sqrt`, `step:<every>:<gamma>`, `cosine:<totalSteps>[:<minLr>]` → a schedule. */
+export function parseLrSchedule (text: string): LrSchedule {
+  const [kind, ...args] = text.trim().split(':')
+  const num = (s: string | undefined): number => s === undefined || s.trim() === '' ? Number.NaN : Number(s)
+  const arity = Object.hasOwn(LR_SCHEDULE_ARITY, kind) ? LR_SCHEDULE_ARITY[kind] : undefined
+  if (arity === undefined || args.length < arity[0] || args.length > arity[1]) {
+    throw new LrScheduleError('', `expected ${LR_SCHEDULE_FORMS}, got "${text}"`)
+  }
+  const raw = kind === 'step'
+    ? { kind, every: num(args[0]), gamma: num(args[1]) }
+    : kind === 'cosine'
+      ? { kind, totalSteps: num(args[0]), ...(args[1] === undefined ? {} : { minLr: num(args[1]) }) }
+      : { kind }
+  try {
+    return checkLrSchedule(raw)
+  } catch (error) {
+    // Reworded with the argument as typed (a number that did not parse reads as NaN otherwise).
+    const field = (error as LrScheduleError).field
+    const position = ['every', 'totalSteps'].includes(field) ? 0 : 1
+    const wanted = (error as Error).message.replace(/^expected /, '').replace(/, got .*$/, '')
+    throw new LrScheduleError(field, `"${text}": <${field}> must be ${wanted}, got "${args[position] ?? ''}"`)
+  }
+}
+
+/** A schedule as `parseLrSchedule` reads it. */
+export function formatLrSchedule (schedule: LrSchedule): string {
+  switch (schedule.kind) {
+    case 'step': return `step:${schedule.every}:${schedule.gamma}`
+    case 'cosine': return `cosine:${schedule.totalSteps}${schedule.minLr === undefined ? '' : `:${schedule.minLr}`}`
+    default: return schedule.kind
+  }
+}
+
 function positiveInt (name: string, value: number, min = 1): void {
   if (!Number.isInteger(value) || value < min) throw new SwarmConfigError(`${name}: expected an integer ≥ ${min}, got ${value}`)
 }
@@ -98,6 +188,15 @@ export function planSwarm (options: SwarmOptions): SwarmPlan {
   positiveInt('evalEvery', options.evalEvery)
   finiteIn('lr', options.lr, 0, 100)
   finiteIn('momentum', options.momentum, 0, 0.999999)
+  const weightDecay = options.weightDecay ?? 0
+  finiteIn('weightDecay', weightDecay, 0, 1)
+  let lrSchedule: LrSchedule
+  try {
+    lrSchedule = checkLrSchedule(options.lrSchedule ?? { kind: 'constant' })
+  } catch (error) {
+    const field = (error as LrScheduleError).field
+    throw new SwarmConfigError(`lrSchedule${field === '' ? '' : `.${field}`}: ${(error as Error).message}`)
+  }
   const delta = options.delta ?? 0.05
   finiteIn('delta', delta, 0, 1)
   const muSeed = options.muSeed ?? 0
@@ -105,11 +204,15 @@ export function planSwarm (options: SwarmOptions): SwarmPlan {
   if (options.initialization !== undefined && options.initialization !== 'shared' && options.initialization !== 'independent') {
     throw new SwarmConfigError(`initialization: expected shared or independent, got ${String(options.initialization)}`)
   }
+  let taskSeed: number
   try {
-    validateTaskConfig(options.task)
+    taskSeed = validateTaskConfig(options.task).seed
   } catch (error) {
     throw new SwarmConfigError((error as Error).message)
   }
+  const seed = options.seed ?? taskSeed
+  positiveInt('seed', seed, 0)
+  if (seed > 0xffffffff) throw new SwarmConfigError(`seed: expected an integer below 2^32, got ${seed}`)
   let rule
   try {
     rule = createRule(options.rule)
@@ -178,6 +281,8 @@ export function planSwarm (options: SwarmOptions): SwarmPlan {
       lr: options.lr,
       momentum: options.momentum,
       batchSize: options.batchSize,
+      weightDecay,
+      lrSchedule,
       rule: rule.name,
       f: options.f,
       delta,
@@ -188,7 +293,8 @@ export function planSwarm (options: SwarmOptions): SwarmPlan {
       evalEvery: options.evalEvery,
       dtype: options.dtype ?? 'f32',
       initialization: options.initialization ?? 'shared',
-      swarm: options.swarm ?? `murmur-${topology.name}`
+      swarm: options.swarm ?? `murmur-${topology.name}`,
+      seed
     },
     nodes,
     byzantine: nodes.filter((node) => node.byzantine).map((node) => node.id),

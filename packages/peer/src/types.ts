@@ -36,8 +36,8 @@ export interface ModelTransport {
    * when fewer were heard): a node far behind it has been paused and catches up.
    */
   frontier: (from: readonly string[], quorum: number) => number
-  /** The latest round node `id` sent a model for (−1 if never heard). */
-  latestRound: (id: string) => number
+  /** When the last valid model of node `id` arrived, of whatever round (ms since the epoch; 0 if never). */
+  lastHeard: (id: string) => number
   /**
    * Optional: the first round this node will collect (after a resume), so the receive window
    * opens there instead of at round 0 and early frames of that round are kept, not refused.

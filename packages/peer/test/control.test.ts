@@ -30,7 +30,7 @@ describe('control messages', () => {
   test('a manifest announcement carries a checked manifest; a bad one is refused naming its field', () => {
     const manifest = {
       protocol: PROTOCOL_VERSION, swarm: 's', task: { dataset: 'synthetic-mean' }, nodes: 4, dimension: 3,
-      training: { localSteps: 1, lr: 0.1, momentum: 0, batchSize: 8 },
+      training: { localSteps: 1, lr: 0.1, momentum: 0, batchSize: 8, weightDecay: 0, schedule: { kind: 'constant' }, seed: 0 },
       mixing: { rule: 'cwtm', f: 1, joinerF: 1, shortfall: 'shrink-f', dtype: 'f32' },
       schedule: { rounds: 10, roundTimeoutMs: 1000, evalEvery: 1, round: 4 },
       open: true

@@ -80,7 +80,7 @@ describe('round engine: Byzantine neighbours', () => {
   })
 
   for (const [shortfall, mix] of [['shrink-f', 'degraded'], ['keep', 'skipped']] as const) {
-    test(`crash neighbour, ${shortfall}: rounds wait for it at least the deadline's floor, never the cap once the deadline adapted, and count as ${mix}`, async () => {
+    test(`crash neighbour, ${shortfall}: rounds wait out the deadline until it has been silent twice, then only the floor, and count as ${mix}`, async () => {
       const timeout = 200
       const floor = 50
       const run = await simulate({ graph: ringGraph(5), rule: 'cwtm', f: 1, rounds: 5, byzantine: { p2: 'crash(from=2)' }, roundTimeoutMs: timeout, shortfall, engine: { minRoundTimeoutMs: floor } })
@@ -88,10 +88,11 @@ describe('round engine: Byzantine neighbours', () => {
         const rounds = run.metrics.filter((m) => m.node === id)
         assert.deepEqual(rounds.map((m) => m.mix), ['ok', 'ok', mix, mix, mix], id)
         assert.deepEqual(rounds.map((m) => m.received), [2, 2, 1, 1, 1], id)
-        // Round 2 still waits the cap (three rounds are observed before the deadline adapts); later
-        // rounds wait the adapted deadline, and a neighbour silent twice running only the floor.
-        assert.ok(rounds[2].communicateMs >= timeout - 5, `${id} round 2 waited ${rounds[2].communicateMs} ms`)
-        for (const m of rounds.slice(3)) assert.ok(m.communicateMs >= floor - 5 && m.communicateMs < timeout - 50, `${id} round ${m.round} waited ${m.communicateMs} ms`)
+        // The deadline does not learn from rounds with a model missing, so it stays at the cap (two
+        // complete rounds are too few to adapt); once the neighbour was silent twice running, only
+        // the floor is waited for it.
+        for (const m of rounds.slice(2, 4)) assert.ok(m.communicateMs >= timeout - 5, `${id} round ${m.round} waited ${m.communicateMs} ms`)
+        assert.ok(rounds[4].communicateMs >= floor - 5 && rounds[4].communicateMs < timeout - 50, `${id} round 4 waited ${rounds[4].communicateMs} ms for a silent neighbour`)
         for (const m of rounds.slice(2)) {
           assert.equal(m.f, shortfall === 'shrink-f' ? 0 : 1)
           if (shortfall === 'keep') assert.equal(m.skipReason, 'shortfall')

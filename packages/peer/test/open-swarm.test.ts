@@ -19,7 +19,7 @@ function manifest (overrides: Partial<SwarmManifest> = {}): SwarmManifest {
     task: { dataset: 'synthetic-mean' },
     nodes: 4,
     dimension: 3,
-    training: { localSteps: 1, lr: 0.1, momentum: 0, batchSize: 8 },
+    training: { localSteps: 1, lr: 0.1, momentum: 0, batchSize: 8, weightDecay: 0.001, schedule: { kind: 'step', every: 20, gamma: 0.5 }, seed: 7 },
     mixing: { rule: 'cwtm', f: 1, joinerF: 1, shortfall: 'shrink-f', dtype: 'f32' },
     schedule: { rounds: 10, roundTimeoutMs: 1000, evalEvery: 1, round: 4 },
     open: true,
@@ -48,6 +48,18 @@ describe('manifest', () => {
     bad({ mixing: { rule: 'cwtm', f: 'some', joinerF: 1, shortfall: 'shrink-f', dtype: 'f32' } }, 'mixing.f')
     bad({ schedule: { rounds: 10, roundTimeoutMs: 1000, evalEvery: 1, round: -1 } }, 'schedule.round')
     bad({ open: 'yes' }, 'open')
+    const training = manifest().training
+    bad({ training: { ...training, weightDecay: -0.1 } }, 'training.weightDecay')
+    bad({ training: { ...training, schedule: { kind: 'linear' } } }, 'training.schedule.kind')
+    bad({ training: { ...training, schedule: { kind: 'step', every: 0, gamma: 0.5 } } }, 'training.schedule.every')
+    bad({ training: { ...training, schedule: { kind: 'cosine', totalSteps: 100, warmup: 5 } } }, 'training.schedule.warmup')
+    bad({ training: { ...training, seed: -1 } }, 'training.seed')
+  })
+
+  test('a manifest of an earlier version gets the defaults of the fields added since', () => {
+    const old = JSON.parse(JSON.stringify(manifest({ task: { dataset: 'synthetic-mean', seed: 3 } }))) as { training: Record<string, unknown> }
+    old.training = { localSteps: 1, lr: 0.1, momentum: 0, batchSize: 8 }
+    assert.deepEqual(parseManifest(old).training, { localSteps: 1, lr: 0.1, momentum: 0, batchSize: 8, weightDecay: 0, schedule: { kind: 'constant' }, seed: 3 })
   })
 })
 

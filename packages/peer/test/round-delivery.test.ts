@@ -45,6 +45,16 @@ describe('adaptive deadline', () => {
     assert.equal(slow.ms, 5000, 'cap')
   })
 
+  it('of a round with a model missing, learns only from the late arrivals', () => {
+    const d = new AdaptiveDeadline({ capMs: 60_000, floorMs: 100 })
+    for (let t = 0; t < 3; t++) d.observe(timing(t, [100]))
+    assert.equal(d.ms, 300)
+    for (let t = 3; t < 10; t++) d.observe(timing(t, [250]), undefined, false)
+    assert.equal(d.ms, 300, 'arrivals skewed by waiting out a missing neighbour are not learnt')
+    d.observe(timing(10, [250], [400]), undefined, false)
+    assert.equal(d.ms, 3 * (100 + 0.7 * 300), 'a late arrival is')
+  })
+
   it('learns from models that came after the deadline', () => {
     const d = new AdaptiveDeadline({ capMs: 60_000, floorMs: 100 })
     for (let t = 0; t < 3; t++) d.observe(timing(t, [100]))

@@ -76,6 +76,19 @@ describe('run directory plan check', () => {
     assert.equal(check.note, undefined)
   })
 
+  test('a plan.json written before weight decay, schedules and run seeds existed reads as their defaults', () => {
+    const dir = freshDir()
+    const old = JSON.parse(JSON.stringify(plan())) as { options: Record<string, unknown> }
+    delete old.options.weightDecay
+    delete old.options.lrSchedule
+    delete old.options.seed
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(join(dir, 'plan.json'), JSON.stringify(old))
+    assert.equal(checkRunDirectory(dir, plan()).outcome, 'same')
+    const error = refusal(dir, plan({ lrSchedule: { kind: 'cosine', totalSteps: 100 } }))
+    assert.deepEqual(error.differences, [{ option: 'lr-schedule', before: 'constant', after: 'cosine:100' }])
+  })
+
   test('the topology is compared by content: edges listed in another order or reversed are the same graph', () => {
     const dir = runDirWith(plan())
     const topology = circulant6()
@@ -105,6 +118,10 @@ describe('run directory plan check', () => {
       [{ evalEvery: 2 }, 'eval-every', '1', '2'],
       [{ dtype: 'f16' }, 'dtype', 'f32', 'f16'],
       [{ initialization: 'independent' }, 'init', 'shared', 'independent'],
+      [{ weightDecay: 0.01 }, 'weight-decay', '0', '0.01'],
+      [{ lrSchedule: { kind: 'inv-sqrt' } }, 'lr-schedule', 'constant', 'inv-sqrt'],
+      [{ lrSchedule: { kind: 'step', every: 10, gamma: 0.5 } }, 'lr-schedule', 'constant', 'step:10:0.5'],
+      [{ seed: 9 }, 'run seed', '1', '9'],
       [{ f: 0 }, 'f', '1', '0'],
       [{ swarm: 'elsewhere' }, 'swarm id', 'murmur-circulant-6', 'elsewhere'],
       [{ task: { dataset: 'synthetic-mean', seed: 2 } }, 'seed', '1', '2'],

@@ -1,27 +1,21 @@
 // A whole swarm in one process: one RoundEngine per node of a SwarmPlan over the in-memory hub of
 // @murmur/peer, with real tfjs learners, real Byzantine behaviours and the collusion channel —
-// the code path of the libp2p peers, minus the sockets. On top of what a launch reports it
-// measures the empirical κ of every honest aggregation (seed 001): the rule is wrapped so each
-// call sees its inputs and output, and the transport is wrapped so each received model is known
-// by its sender, which tells the honest inputs from the Byzantine ones.
+// the code path of the libp2p peers, minus the sockets: each node's learner and engine options
+// come from its PeerConfig, as a launched peer's do. Like a launch it measures what the rounds
+// delivered; on top it measures the empirical κ of every honest aggregation (seed 001): the rule
+// is wrapped so each call sees its inputs and output, and the transport is wrapped so each
+// received model is known by its sender, which tells the honest inputs from the Byzantine ones.
 
 import { initBackend } from '@murmur/learn'
 import {
-  consensusDistance, createLearner, createMemoryHub, isLossAwareRule, loadNodeData, parseBehaviour, RoundEngine,
-  type Learner, type MemoryTransport, type ModelTransport, type RoundMetrics, type SwarmOptions, type SwarmPlan, type TaskConfig
+  consensusDistance, createMemoryHub, createNodeLearner, DeliveryLedger, engineOptions, isLossAwareRule, loadPeerData,
+  parseBehaviour, peerConfigFromPlan, RoundEngine,
+  type DeliveryReport, type Learner, type MemoryTransport, type ModelTransport, type PeerConfig, type RoundMetrics,
+  type SwarmOptions, type SwarmPlan, type TaskConfig
 } from '@murmur/peer'
 import type { Topology } from '@murmur/topology'
 import type { HonestOutcome, SwarmCellParams } from './common.ts'
 import { createRule, empiricalKappa, kappaBound, kappaLowerBound, quantile, type Aggregator } from '@murmur/robust'
-
-/** A 32-bit seed from a base seed and a slot (node index, draw index, ...). */
-export function subSeed (seed: number, slot: number): number {
-  let h = Math.imul((seed >>> 0) ^ 0x27d4eb2f, 0x9e3779b1) >>> 0
-  h = Math.imul(h ^ (h >>> 15) ^ (slot + 1), 0x85ebca6b) >>> 0
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0
-  return (h ^ (h >>> 16)) >>> 0
-}
-
 
 /** Empirical κ of a set of aggregations: how many, and the median, 95th percentile and maximum. */
 export interface KappaStats {
@@ -120,42 +114,50 @@ export interface SimResult {
   /** Honest nodes with more Byzantine neighbours than their f. */
   overrunNodes: string[]
   dimension: number
+  /** What the rounds delivered between honest nodes and from the attackers, as a launch reports it. */
+  delivery: DeliveryReport
 }
 
 export interface SimOptions {
   plan: SwarmPlan
-  /** Seeds batch order, the rule's and the attacks' randomness (the data and the model come from the plan's task seed). */
-  seed: number
+  /**
+   * The run seed (batch order, the rule's and the attacks' randomness) instead of the plan's;
+   * the data and the model still come from the task's seed.
+   */
+  seed?: number
   signal?: AbortSignal
   progress?: (fraction: number) => void
   /** Measure κ at honest aggregations (default true). */
   kappa?: boolean
+  /** Every node's rounds as its engine reports them (Byzantine nodes' included). */
+  onRound?: (metrics: RoundMetrics, params: Float32Array) => void
 }
 
 let backend: Promise<unknown> | undefined
 
 /** Runs a planned swarm to its last round in this process; throws if it was aborted. */
 export async function simulateSwarm (options: SimOptions): Promise<SimResult> {
-  const { plan, seed } = options
+  const { plan } = options
   backend ??= initBackend()
   await backend
   const byzantine = new Set(plan.byzantine)
   const honest = plan.nodes.filter((n) => !n.byzantine)
   if (honest.length === 0) throw new Error('simulation: every node is Byzantine')
-  const graph = new Map(plan.nodes.map((n) => [n.id, n.neighbours]))
-  const task: TaskConfig = plan.options.task
   const rounds = plan.options.rounds
   const ruleName = createRule(plan.options.rule).name
+  const configs: PeerConfig[] = plan.nodes.map((node) => {
+    const config = peerConfigFromPlan(plan, node)
+    return options.seed === undefined ? config : { ...config, seed: options.seed }
+  })
+  const attack = plan.options.attack === 'none' ? undefined : parseBehaviour(plan.options.attack)
+  const ledger = new DeliveryLedger({
+    byzantine: plan.byzantine,
+    ...(attack === undefined ? {} : { attack: { behaviour: attack.spec, sends: attack.kind !== 'crash' } })
+  })
 
   const learners: Learner[] = []
   try {
-    for (const node of plan.nodes) {
-      const data = await loadNodeData(task, node.index, plan.nodes.length)
-      learners.push(createLearner({
-        data,
-        trainer: { lr: plan.options.lr, momentum: plan.options.momentum, batchSize: plan.options.batchSize, seed: subSeed(seed, node.index) }
-      }))
-    }
+    for (const config of configs) learners.push(createNodeLearner(config, await loadPeerData(config)))
     const dimension = learners[0].dimension
     const hub = createMemoryHub({ dimension, swarm: plan.swarm, dtype: plan.options.dtype })
 
@@ -184,8 +186,8 @@ export async function simulateSwarm (options: SimOptions): Promise<SimResult> {
     })
     const observed = (transport: MemoryTransport): ModelTransport => ({
       ...transport,
-      collect: async (round, from, deadline, signal) => {
-        const got = await transport.collect(round, from, deadline, signal)
+      collect: async (round, from, deadline, signal, also, alsoUntil) => {
+        const got = await transport.collect(round, from, deadline, signal, also, alsoUntil)
         for (const [sender, model] of got) senderOf.set(model, sender)
         return got
       }
@@ -198,8 +200,10 @@ export async function simulateSwarm (options: SimOptions): Promise<SimResult> {
     const mixes = { ok: 0, degraded: 0, skipped: 0 }
     let reported = 0
     const total = honest.length * rounds
-    const onRound = (id: string) => (metrics: RoundMetrics, params: Float32Array): void => {
+    const onRound = (id: string, neighbours: readonly string[]) => (metrics: RoundMetrics, params: Float32Array): void => {
+      options.onRound?.(metrics, params)
       if (metrics.byzantine) return
+      ledger.observe(metrics, neighbours)
       mixes[metrics.mix]++
       reported++
       if (reported % honest.length === 0) options.progress?.(reported / total)
@@ -223,31 +227,17 @@ export async function simulateSwarm (options: SimOptions): Promise<SimResult> {
       })
     }
 
-    const engines = plan.nodes.map((node, k) => {
-      const transport = hub.transport(node.id)
-      const behaviour = node.byzantine ? parseBehaviour(plan.options.attack) : undefined
-      return new RoundEngine({
-        self: node.id,
-        neighbours: node.neighbours,
-        neighbourDegrees: node.neighbourDegrees,
-        transport: node.byzantine || !measure ? transport : observed(transport),
+    const transports = plan.nodes.map((node) => hub.transport(node.id))
+    const engines = configs.map((config, k) => {
+      const watch = measure && !config.byzantine
+      return new RoundEngine(engineOptions(config, {
+        transport: watch ? observed(transports[k]) : transports[k],
         learner: learners[k],
-        rule: node.byzantine || !measure ? plan.options.rule : spy(createRule(plan.options.rule)),
-        tolerance: { kind: plan.options.f === 'auto' ? 'per-node' : 'global', f: node.f },
-        shortfall: plan.options.shortfall,
-        localSteps: plan.options.localSteps,
-        roundTimeoutMs: plan.options.roundTimeoutMs,
-        rounds,
-        evalEvery: plan.options.evalEvery,
-        swarm: plan.swarm,
-        dtype: plan.options.dtype,
-        seed,
-        ...(behaviour === undefined
-          ? {}
-          : { behaviour, colluders: plan.byzantine, graph, collusion: hub.collusion(node.id, plan.byzantine) }),
+        ...(watch ? { rule: spy(createRule(config.mixing.rule)) } : {}),
+        ...(config.byzantine ? { collusion: hub.collusion(config.id, plan.byzantine) } : {}),
         ...(options.signal === undefined ? {} : { signal: options.signal }),
-        onRound: onRound(node.id)
-      })
+        onRound: onRound(config.id, config.neighbours)
+      }))
     })
     const summaries = await Promise.all(engines.map(async (engine) => await engine.run()))
     if (summaries.some((s) => s.interrupted)) throw new Error('simulation interrupted')
@@ -261,7 +251,8 @@ export async function simulateSwarm (options: SimOptions): Promise<SimResult> {
       kappa: kappaReport(ruleName, samples, undefinedKappa),
       mixes,
       overrunNodes: plan.overrun,
-      dimension
+      dimension,
+      delivery: ledger.report(transports.filter((_, k) => !configs[k].byzantine).map((t) => t.rejectionsBySender()))
     }
   } finally {
     for (const learner of learners) learner.dispose()

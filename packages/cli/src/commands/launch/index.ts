@@ -1,6 +1,10 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { launchSwarm, listBehaviours, planSwarm, SwarmConfigError, type DeliveryReport, type RoundSummary, type SwarmOptions, type TaskConfig } from '@murmur/peer'
+import type { LrSchedule } from '@murmur/learn'
+import {
+  launchSwarm, listBehaviours, parseLrSchedule, planSwarm, SwarmConfigError,
+  type DeliveryReport, type RoundSummary, type SwarmOptions, type TaskConfig
+} from '@murmur/peer'
 import { listRules } from '@murmur/robust'
 import { defineCommand, UsageError } from '../../command.ts'
 import { createProgressBar } from '../../progress.ts'
@@ -70,6 +74,8 @@ export const launchCommand = defineCommand({
     lr: { type: 'number', default: 0.05, description: 'learning rate' },
     momentum: { type: 'number', default: 0.9, description: 'heavy-ball momentum β' },
     'batch-size': { type: 'integer', default: 32, description: 'samples per SGD step' },
+    'weight-decay': { type: 'number', default: 0, placeholder: 'λ', description: 'L2 weight decay: the gradient becomes g + λθ' },
+    'lr-schedule': { type: 'string', default: 'constant', placeholder: 'spec', description: 'learning rate over each peer\'s SGD steps t: constant, inv-sqrt (lr/√(1+t)), step:<every>:<gamma> (×gamma every <every> steps), cosine:<totalSteps>' },
     rule: { type: 'string', default: 'nnm+cwtm', placeholder: 'spec', description: 'mixing rule, e.g. mean, cwmed, nnm+cwtm, scclip (see --list-rules)' },
     f: { type: 'string', default: 'auto', placeholder: 'n|auto', description: 'Byzantine neighbours each node tolerates; auto: f_i(δ) from μ_H' },
     delta: { type: 'number', default: 0.05, placeholder: 'δ', description: 'failure probability δ of f_i(δ) with --f auto' },
@@ -129,6 +135,12 @@ export const launchCommand = defineCommand({
       f = Number(options.f)
       if (!Number.isInteger(f) || f < 0) throw new UsageError(`--f: expected a non-negative integer or auto, got "${options.f}"`, path)
     }
+    let lrSchedule: LrSchedule
+    try {
+      lrSchedule = parseLrSchedule(options['lr-schedule'])
+    } catch (error) {
+      throw new UsageError(`--lr-schedule: ${(error as Error).message}`, path)
+    }
     const topology = await readTopologyFile(file)
     const request: SwarmOptions = {
       topology,
@@ -144,6 +156,8 @@ export const launchCommand = defineCommand({
       lr: options.lr,
       momentum: options.momentum,
       batchSize: options['batch-size'],
+      weightDecay: options['weight-decay'],
+      lrSchedule,
       rule: options.rule,
       f,
       delta: options.delta,
