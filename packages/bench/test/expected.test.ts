@@ -12,7 +12,7 @@ const close = (a: number | null, b: number, tol = 1e-9): void => {
 function fake (setting: ExpectedParams['setting'], tolerance: ExpectedParams['tolerance'], run: number, accuracy: number, byzantine = 2): CellResult<ExpectedResult> {
   return {
     cell: { id: `${setting}-${run}-${tolerance}`, seed: run, params: { setting, tolerance, run } },
-    result: { nodes: 8, byzantine: Array.from({ length: byzantine }, (_, i) => `p${i}`), overrun: [], f: [1, 1], meanAccuracy: accuracy, minAccuracy: accuracy - 0.1, meanTestLoss: 1 - accuracy, consensus: 0 },
+    result: { nodes: 8, byzantine: Array.from({ length: byzantine }, (_, i) => `p${i}`), overrun: [], f: [1, 1], meanAccuracy: accuracy, minAccuracy: accuracy - 0.1, meanTestLoss: 1 - accuracy, consensus: 0, delivered: 1, deliveryValid: true, deliveryWarnings: [] },
     ms: 1
   }
 }

@@ -208,6 +208,9 @@ interface Exchange {
   received: Map<string, Float32Array>
 }
 
+/** A round that ends this long (or a whole deadline, if longer) past its deadline was stalled, ms. */
+const STALL_MS = 2000
+
 /** Rounds past the one being collected whose frames are buffered: a node further behind catches up. */
 const ROUNDS_AHEAD = 2
 
@@ -233,6 +236,8 @@ export class RoundEngine {
   /** The neighbours the last round waited for in full (the deadline learns from them only), and whether all of them delivered. */
   private lastAwaited: ReadonlySet<string> | undefined
   private lastComplete = true
+  /** The last round ended far past its deadline: the process was paused or starved (see STALL_MS). */
+  private stalled = false
   /** When the previous round started collecting: a neighbour heard of since is not silent. */
   private collectStarts: [number, number] = [0, 0]
   /** A model attacker's last pool of honest models: used when this round's has nothing yet. */
@@ -309,6 +314,12 @@ export class RoundEngine {
       if (options.signal?.aborted === true) {
         summary.interrupted = true
         break
+      }
+      if (this.stalled) {
+        // This process was stopped or starved past the deadline: let what queued up on the
+        // network come in before judging where the neighbours are.
+        const waited = await unlessAborted(sleep(Math.min(this.deadline.floorMs, 1000), options.signal), options.signal)
+        if (waited === ABORTED) { summary.interrupted = true; break }
       }
       const ahead = this.catchUpTo(t)
       if (ahead > t) {
@@ -423,7 +434,8 @@ export class RoundEngine {
     const { options } = this
     const { learner, behaviour } = options
     const began = performance.now()
-    this.deadline.observe(options.transport.lastTiming(), this.lastAwaited, this.lastComplete)
+    // A stalled round's arrival times measure the stall, not the neighbours.
+    if (!this.stalled) this.deadline.observe(options.transport.lastTiming(), this.lastAwaited, this.lastComplete)
     const waitMs = this.deadline.ms
     if (behaviour?.kind === 'crash' && t >= behaviour.fromRound) return await this.silentRound(t, began, waitMs)
 
@@ -438,6 +450,7 @@ export class RoundEngine {
     else if (behaviour?.kind === 'raw') exchange = await this.rawExchange(t, half, deadline)
     else exchange = await this.honestExchange(t, half, deadline, view.ids)
     if (exchange === ABORTED) return undefined
+    this.stalled = Date.now() - deadline > Math.max(STALL_MS, waitMs)
     if (behaviour === undefined) options.neighbourSet?.observe(t, exchange.received)
     const communicated = performance.now()
 

@@ -1,6 +1,8 @@
 // The receiving side of the model exchange, shared by the libp2p exchange and the in-memory hub:
 // decodes and checks each frame, keeps a bounded window of rounds, and hands a round's models
-// to the engine as soon as every neighbour's arrived or the deadline passed. It also keeps what
+// to the engine as soon as every neighbour's arrived or the deadline passed. A neighbour that is
+// already past the round stands in with its newest model (a node behind catches up on it instead
+// of waiting for a model that was sent long ago). It also keeps what
 // the engine needs to adapt its deadline (when each model arrived, and which came too late) and
 // to catch up after a pause (the latest round each sender was heard at, and its newest frame).
 
@@ -103,6 +105,8 @@ export class Inbox {
       const kept = this.ahead.get(from)
       if (kept === undefined || kept.round < frame.round) this.ahead.set(from, { round: frame.round, params: frame.params, at: now })
       this.count('future-round', `frame for round ${frame.round}, expected ≤ ${this.floor + this.hub.roundsAhead}`, from)
+      const w = this.waiter
+      if (w !== undefined && this.complete(w)) this.finish()
       return
     }
     this.store(frame.round, from, { params: frame.params, at: now })
@@ -121,14 +125,29 @@ export class Inbox {
     }
     buffer.set(from, item)
     const w = this.waiter
-    if (w !== undefined && w.round === round && this.complete(w)) this.finish()
+    if (w !== undefined && w.round <= round && this.complete(w)) this.finish()
+  }
+
+  /**
+   * `id`'s model for `round`: the one it sent for that round, or else the newest it sent for a
+   * later one (buffered, or kept from beyond the window).
+   */
+  private modelFor (round: number, id: string): Buffered | undefined {
+    const own = this.buffers.get(round)?.get(id)
+    if (own !== undefined) return own
+    const kept = this.ahead.get(id)
+    if (kept !== undefined && kept.round > round) return kept
+    for (let r = round + this.hub.roundsAhead; r > round; r--) {
+      const later = this.buffers.get(r)?.get(id)
+      if (later !== undefined) return later
+    }
+    return undefined
   }
 
   /** Every model waited for is here: `from`'s, and `also`'s until its own time is up. */
   private complete (w: Waiter): boolean {
-    const buffer = this.buffers.get(w.round)
-    if (!w.from.every((id) => buffer?.has(id) === true)) return false
-    return Date.now() >= w.alsoUntil || w.also.every((id) => buffer?.has(id) === true)
+    if (!w.from.every((id) => this.modelFor(w.round, id) !== undefined)) return false
+    return Date.now() >= w.alsoUntil || w.also.every((id) => this.modelFor(w.round, id) !== undefined)
   }
 
   /** Unanchored, memory stays bounded: only the roundsAhead + 1 latest rounds are kept. */
@@ -211,11 +230,10 @@ export class Inbox {
     clearTimeout(w.timer)
     clearTimeout(w.alsoTimer)
     w.cleanup()
-    const buffer = this.buffers.get(w.round)
     const models = new Map<string, Float32Array>()
     const arrivals = new Map<string, number>()
     for (const id of [...w.from, ...w.also]) {
-      const item = buffer?.get(id)
+      const item = this.modelFor(w.round, id)
       if (item === undefined) continue
       models.set(id, item.params)
       arrivals.set(id, Math.max(0, item.at - w.startedAt))

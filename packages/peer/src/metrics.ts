@@ -3,10 +3,9 @@
 // A resumed run re-runs the rounds after its checkpoint; opening the log with `from` first drops
 // the lines of those rounds, so the file holds each round once.
 
-import {
-  closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync
-} from 'node:fs'
-import { basename, dirname, join } from 'node:path'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { writeFileAtomic } from './atomic-file.ts'
 import type { RoundMetrics } from './types.ts'
 
 export interface MetricsLog {
@@ -70,20 +69,7 @@ export function dropRoundsFrom (path: string, from: number): number {
   })
   const dropped = lines.length - kept.length
   if (dropped === 0) return 0
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`)
-  try {
-    const fd = openSync(temp, 'w', 0o644)
-    try {
-      writeSync(fd, kept.map((line) => line + '\n').join(''))
-      fsyncSync(fd)
-    } finally {
-      closeSync(fd)
-    }
-    renameSync(temp, path)
-  } catch (error) {
-    rmSync(temp, { force: true })
-    throw error
-  }
+  writeFileAtomic(path, kept.map((line) => line + '\n').join(''))
   return dropped
 }
 

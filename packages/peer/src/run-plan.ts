@@ -6,11 +6,12 @@
 // `rounds` is the exception: raising it is how a finished run is continued, and lowering it only
 // ends the run sooner, so a different `rounds` is accepted (and reported) and plan.json updated.
 
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { LrSchedule, PartitionSpec } from '@murmur/learn'
 import type { Topology, TopologyEdge } from '@murmur/topology'
 import { formatLrSchedule, type SwarmPlan } from './swarm-plan.ts'
+import { writeFileAtomic } from './atomic-file.ts'
 
 export const RUN_PLAN_FILE = 'plan.json'
 
@@ -229,22 +230,7 @@ export function comparePlans (before: SwarmPlan, after: SwarmPlan): PlanDifferen
 
 /** Writes plan.json atomically (temp file, fsync, rename): a crash never leaves half a plan. */
 export function writeRunPlan (runDir: string, plan: SwarmPlan): void {
-  mkdirSync(runDir, { recursive: true })
-  const path = join(runDir, RUN_PLAN_FILE)
-  const temp = join(runDir, `.${RUN_PLAN_FILE}.${process.pid}.tmp`)
-  try {
-    const fd = openSync(temp, 'w', 0o644)
-    try {
-      writeSync(fd, JSON.stringify(plan, null, 2) + '\n')
-      fsyncSync(fd)
-    } finally {
-      closeSync(fd)
-    }
-    renameSync(temp, path)
-  } catch (error) {
-    rmSync(temp, { force: true })
-    throw error
-  }
+  writeFileAtomic(join(runDir, RUN_PLAN_FILE), JSON.stringify(plan, null, 2) + '\n')
 }
 
 function readPlanFile (path: string): SwarmPlan {

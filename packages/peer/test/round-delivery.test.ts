@@ -98,6 +98,17 @@ describe('inbox: catching up and arrival times', () => {
     assert.deepEqual([...got.get('a') ?? []], [9, 9])
   })
 
+  it('a neighbour already past the round stands in with its newest model, instead of being waited for', async () => {
+    const inbox = new Inbox({ swarm: 's', dimension: 2, roundsAhead: 2 })
+    inbox.advance(3)
+    inbox.receive('a', frame('a', 4, 4))
+    inbox.receive('b', frame('b', 3, 3))
+    inbox.receive('b', frame('b', 5, 5))
+    const got = await inbox.collect(3, ['a', 'b'], Date.now() + 1000)
+    assert.deepEqual([...got.get('a') ?? []], [4, 4], 'a sent round 4 only')
+    assert.deepEqual([...got.get('b') ?? []], [3, 3], 'b\'s own round-3 model first')
+  })
+
   it('a silent neighbour is waited for only until its grace time, and taken when it comes', async () => {
     const inbox = new Inbox({ swarm: 's', dimension: 2, roundsAhead: 2 })
     inbox.receive('a', frame('a', 0))

@@ -59,6 +59,12 @@ export interface HonestOutcome {
   minAccuracy: number
   meanTestLoss: number
   consensus: number
+  /** Share of honest-edge models delivered in time, and of crafted models that reached honest peers (absent without a sending attack). */
+  delivered: number
+  attackReached?: number
+  /** False when edges lost models or the attack did not land: the cell then measured nothing. */
+  deliveryValid: boolean
+  deliveryWarnings: string[]
 }
 
 /** The repository root: option defaults name files relative to it. */

@@ -303,6 +303,10 @@ export function honestOutcome (plan: SwarmPlan, sim: SimResult): HonestOutcome {
     meanAccuracy: sim.final.meanAccuracy,
     minAccuracy: sim.final.minAccuracy,
     meanTestLoss: sim.final.meanTestLoss,
-    consensus: sim.final.consensus
+    consensus: sim.final.consensus,
+    delivered: sim.delivery.honest.share,
+    ...(sim.delivery.attack == null ? {} : { attackReached: sim.delivery.attack.reached }),
+    deliveryValid: sim.delivery.valid,
+    deliveryWarnings: sim.delivery.warnings
   }
 }

@@ -279,6 +279,12 @@ function summarize (results: Array<CellResult<ExpectedResult>>, profile: Profile
   const checks: Check[] = []
   const finite = results.every((r) => allFinite(r.result))
   checks.push({ name: 'all numbers finite', ok: finite, detail: finite ? `${results.length} runs, every recorded number finite` : 'a run recorded NaN or ±∞' })
+  const undelivered = results.filter((x) => !x.result.deliveryValid)
+  checks.push({
+    name: 'every swarm delivered its edges and every attack landed (otherwise a cell measured nothing)',
+    ok: undelivered.length === 0,
+    detail: undelivered.length === 0 ? 'every cell' : undelivered.slice(0, 5).map((x) => x.result.deliveryWarnings.join('; ')).join(' | ')
+  })
   const bad = results.filter((r) => !(r.result.meanAccuracy >= 0 && r.result.meanAccuracy <= 1 && r.result.minAccuracy >= 0 && r.result.minAccuracy <= r.result.meanAccuracy + 1e-12))
   checks.push({ name: 'accuracies in [0, 1], min ≤ mean', ok: bad.length === 0, detail: bad.length === 0 ? 'every run' : `out of range: ${bad.map((r) => r.cell.id).join(', ')}` })
   const intervals = groups.filter((g) => g.accuracy.low !== null)

@@ -233,6 +233,12 @@ function summarize (results: Array<CellResult<RobustnessResult>>, profile: Profi
   const checks: Check[] = []
   const finite = rows.every(({ r }) => allFinite(r))
   checks.push({ name: 'all numbers finite', ok: finite, detail: finite ? `${rows.length} cells, every recorded number finite` : 'a cell recorded NaN or ±∞' })
+  const undelivered = rows.filter((x) => !x.r.deliveryValid)
+  checks.push({
+    name: 'every swarm delivered its edges and every attack landed (otherwise a cell measured nothing)',
+    ok: undelivered.length === 0,
+    detail: undelivered.length === 0 ? 'every cell' : undelivered.slice(0, 5).map((x) => x.r.deliveryWarnings.join('; ')).join(' | ')
+  })
   const bad = rows.filter(({ r }) => !(r.meanAccuracy >= 0 && r.meanAccuracy <= 1 && r.minAccuracy >= 0 && r.minAccuracy <= r.meanAccuracy + 1e-12))
   checks.push({ name: 'accuracies in [0, 1], min ≤ mean', ok: bad.length === 0, detail: bad.length === 0 ? 'every cell' : `out of range: ${bad.map((x) => `${x.p.heterogeneity}/${x.p.rule}/${x.p.attack}`).join(', ')}` })
   const clean = rows.filter(({ p }) => p.attack === 'none' && p.partition.kind === 'iid')
