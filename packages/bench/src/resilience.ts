@@ -2,9 +2,9 @@
 //   node packages/bench/src/resilience.ts [--cells pause,load] [--rounds 45] [--pause-s 45]
 //        [--hogs 4] [--out bench-results/resilience]
 //
-//   pause  torus-4x4 launch; one of its two worker processes (half the peers) is frozen for
-//          --pause-s seconds (SIGSTOP, then SIGCONT) once round 8 is done. Passes when over the
-//          last 5 rounds every honest peer received from every topology neighbour, no peer of the
+//   pause  torus-4x4 launch with the launch defaults (MNIST, MLP, rule scclip, f_i from μ_H); one of
+//          its two worker processes (half the peers) is frozen for --pause-s seconds (SIGSTOP,
+//          then SIGCONT) once round 8 is done. Passes when over the last 5 rounds every honest peer received from every topology neighbour, no peer of the
 //          running worker ever went a round without any honest neighbour's model, and the paused
 //          peers did so only in the rounds the pause cut through (at most 2 each).
 //   load   the same launch with --hogs CPU-bound processes beside it. Passes when ≥ 99 % of the
@@ -63,7 +63,7 @@ const options: SwarmOptions = {
   lr: 0.05,
   momentum: 0.9,
   batchSize: 32,
-  rule: 'nnm+cwtm',
+  rule: 'scclip',
   f: 'auto',
   roundTimeoutMs: 30_000,
   evalEvery: 5

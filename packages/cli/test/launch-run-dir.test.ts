@@ -59,7 +59,7 @@ describe('murmur launch into an existing run directory', () => {
     const planFile = readFileSync(join(dir, 'plan.json'), 'utf8')
     const result = await murmur(['launch', ring8, '--run-dir', dir])
     assert.equal(result.code, 1, result.stderr)
-    assert.match(result.stderr, /holds a run with (.*, )?rule cwmed(, .*)?; this launch asks for (.*, )?rule nnm\+cwtm(, .*)?: use another --run-dir, or --force to overwrite/)
+    assert.match(result.stderr, /holds a run with (.*, )?rule cwmed(, .*)?; this launch asks for (.*, )?rule scclip(, .*)?: use another --run-dir, or --force to overwrite/)
     assert.doesNotMatch(result.stderr, /starting \d+ peers/)
     assert.equal(readFileSync(join(dir, 'plan.json'), 'utf8'), planFile)
     assert.equal(existsSync(join(dir, 'peers')), false)

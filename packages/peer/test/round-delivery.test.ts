@@ -216,6 +216,47 @@ describe('round engine: a configured topology is kept', () => {
   })
 })
 
+describe('round engine: a stalled round', () => {
+  it('a round that ends far past its deadline (the process was paused) teaches the deadline nothing', async () => {
+    const hub = createMemoryHub({ dimension: 2 })
+    const inner = hub.transport('p0')
+    hub.transport('p1')
+    let stalledTiming: RoundTiming | undefined
+    // Round 4 of p0 ends 2.2 s past its deadline, as after SIGSTOP; its arrival times then read as huge.
+    const stalling: ModelTransport = {
+      ...inner,
+      collect: async (round, from, deadline, signal, also, alsoUntil) => {
+        const got = await inner.collect(round, from, deadline, signal, also, alsoUntil)
+        if (round === 4) {
+          await new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now()) + 2200))
+          stalledTiming = { round: 4, arrivals: new Map([['p1', 40_000]]), late: new Map() }
+        }
+        return got
+      },
+      lastTiming: () => {
+        const timing = inner.lastTiming()
+        return timing?.round === 4 ? stalledTiming : timing
+      }
+    }
+    const deadlines: number[] = []
+    const engines = ['p0', 'p1'].map((id, i) => new RoundEngine({
+      self: id,
+      neighbours: [id === 'p0' ? 'p1' : 'p0'],
+      transport: id === 'p0' ? stalling : hub.transport('p1'),
+      learner: createQuadraticLearner({ target: Float32Array.of(i, i) }),
+      rule: 'mean',
+      tolerance: { kind: 'global', f: 0 },
+      localSteps: 1,
+      roundTimeoutMs: 60_000,
+      minRoundTimeoutMs: 100,
+      rounds: 7,
+      metrics: (m) => { if (id === 'p0') deadlines[m.round] = m.deadlineMs }
+    }))
+    await Promise.all(engines.map(async (e) => await e.run()))
+    assert.ok(deadlines[5] < 1000 && deadlines[6] < 1000, `deadlines after the stall: ${deadlines.join(', ')}`)
+  })
+})
+
 const record = (node: string, round: number, missing: string[], extra: Partial<RoundMetrics> = {}): RoundMetrics => ({
   node,
   round,

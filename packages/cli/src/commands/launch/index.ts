@@ -76,7 +76,7 @@ export const launchCommand = defineCommand({
     'batch-size': { type: 'integer', default: 32, description: 'samples per SGD step' },
     'weight-decay': { type: 'number', default: 0, placeholder: 'λ', description: 'L2 weight decay: the gradient becomes g + λθ' },
     'lr-schedule': { type: 'string', default: 'constant', placeholder: 'spec', description: 'learning rate over each peer\'s SGD steps t: constant, inv-sqrt (lr/√(1+t)), step:<every>:<gamma> (×gamma every <every> steps), cosine:<totalSteps>' },
-    rule: { type: 'string', default: 'nnm+cwtm', placeholder: 'spec', description: 'mixing rule, e.g. mean, cwmed, nnm+cwtm, scclip (see --list-rules)' },
+    rule: { type: 'string', default: 'scclip', placeholder: 'spec', description: 'mixing rule, e.g. mean, cwmed, nnm+cwtm, scclip (see --list-rules)' },
     f: { type: 'string', default: 'auto', placeholder: 'n|auto', description: 'Byzantine neighbours each node tolerates; auto: f_i(δ) from μ_H' },
     delta: { type: 'number', default: 0.05, placeholder: 'δ', description: 'failure probability δ of f_i(δ) with --f auto' },
     shortfall: { type: 'string', default: 'shrink-f', choices: ['shrink-f', 'keep'], description: 'when too few models arrive: lower f to what arrived, or keep the own model' },
@@ -104,7 +104,7 @@ export const launchCommand = defineCommand({
     'list-attacks': { type: 'boolean', description: 'list the Byzantine behaviours and exit' }
   },
   examples: [
-    { command: 'murmur launch topologies/torus-4x4.json', description: '16 honest peers, MNIST, MLP, nnm+cwtm mixing' },
+    { command: 'murmur launch topologies/torus-4x4.json', description: '16 honest peers, MNIST, MLP, self-centred clipping (scclip) mixing' },
     { command: 'murmur launch topologies/torus-4x4.json --attack signflip --byzantine-count 3 --rule cwmed', description: 'three sign-flipping peers drawn from μ_H' },
     { command: 'murmur launch topologies/ring-16.json --rounds 20 --run-dir runs/ring', description: 'a short run; run it again to resume' },
     { command: 'murmur launch topologies/ring-16.json --open', description: 'a swarm others can `murmur join`' },
