@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { planSwarm, type SwarmOptions } from '@murmur/peer'
 import { readTopology } from '@murmur/topology'
+import { launchDefaults } from './launch-defaults.ts'
 import { simulateSwarm } from './sim/swarm.ts'
 
 const { values } = parseArgs({
@@ -36,15 +37,8 @@ for (const name of values.topologies.split(',')) {
     for (const rule of rules) {
       if (attack !== 'none' && rule === 'mean') continue
       const options: SwarmOptions = {
-        topology,
-        task: { dataset: 'mnist', model: 'mlp', partition: { kind: 'iid' }, seed: 0 },
-        rounds,
-        localSteps: 10,
-        lr: 0.05,
-        momentum: 0.9,
-        batchSize: 32,
+        ...launchDefaults(topology, rounds),
         rule,
-        f: 'auto',
         roundTimeoutMs: 5000,
         evalEvery: rounds,
         ...(attack === 'none' ? {} : { attack, byzantineCount: 3 })

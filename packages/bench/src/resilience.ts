@@ -18,6 +18,8 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { launchSwarm, planSwarm, readMetricsLog, type DeliveryReport, type SwarmOptions } from '@murmur/peer'
 import { readTopology } from '@murmur/topology'
+import { launchDefaults } from './launch-defaults.ts'
+import { median } from './stats.ts'
 
 const { values } = parseArgs({
   options: {
@@ -55,25 +57,7 @@ interface CellResult {
 }
 
 const torus = await readTopology('topologies/torus-4x4.json')
-const options: SwarmOptions = {
-  topology: torus,
-  task: { dataset: 'mnist', model: 'mlp', partition: { kind: 'iid' }, seed: 0 },
-  rounds,
-  localSteps: 10,
-  lr: 0.05,
-  momentum: 0.9,
-  batchSize: 32,
-  rule: 'scclip',
-  f: 'auto',
-  roundTimeoutMs: 30_000,
-  evalEvery: 5
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2
-}
+const options: SwarmOptions = launchDefaults(torus, rounds)
 
 /** One launch; `during` may act on the worker processes once round `pauseAfter` is summarised. */
 async function launch (name: string, during?: (pids: number[]) => void): Promise<{ delivery: DeliveryReport, missingAtEnd: Record<string, string[]>, isolatedRounds: Record<string, number[]>, medianRoundMs: number, wallS: number }> {

@@ -16,6 +16,8 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { launchSwarm, planSwarm, type RoundSummary, type SwarmOptions } from '@murmur/peer'
 import { readTopology } from '@murmur/topology'
+import { launchDefaults } from './launch-defaults.ts'
+import { median } from './stats.ts'
 
 const { values } = parseArgs({
   options: {
@@ -52,12 +54,6 @@ interface Cell {
   /** False when edges lost models or the attack did not land: then the cell measured nothing. */
   valid: boolean
   warnings: string[]
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2
 }
 
 async function run (name: string, options: SwarmOptions): Promise<Cell> {
@@ -101,19 +97,7 @@ const pct = (x: number | undefined): string => x === undefined ? '–' : `${(100
 const result = (cell: Cell, x: number | undefined): string => cell.valid ? pct(x) : `not a result (${cell.warnings.length} warning${cell.warnings.length === 1 ? '' : 's'}, see bars.json)`
 
 const torus = await readTopology('topologies/torus-4x4.json')
-const base = (rounds: number): SwarmOptions => ({
-  topology: torus,
-  task: { dataset: 'mnist', model: 'mlp', partition: { kind: 'iid' }, seed: 0 },
-  rounds,
-  localSteps: 10,
-  lr: 0.05,
-  momentum: 0.9,
-  batchSize: 32,
-  rule: 'nnm+cwtm',
-  f: 1,
-  roundTimeoutMs: 30_000,
-  evalEvery: 10
-})
+const base = (rounds: number): SwarmOptions => ({ ...launchDefaults(torus, rounds), rule: 'nnm+cwtm', f: 1, evalEvery: 10 })
 
 const report: Record<string, unknown> = { date: new Date().toISOString() }
 const md: string[] = ['# Peer quality bars', '', `Command: \`node packages/bench/src/swarm-bars.ts ${process.argv.slice(2).join(' ')}\``, '']
