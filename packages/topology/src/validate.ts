@@ -7,6 +7,15 @@ export const byzantineModelNames: readonly ByzantineModelName[] = ['independent'
 
 const topLevelFields = ['name', 'description', 'nodes', 'edges', 'byzantine', 'allowDisconnected']
 const nodeFields = ['id', 'addr', 'host', 'shard', 'prior']
+
+/**
+ * Node ids and topology names become file and directory names (a peer's state directory, the
+ * default run directory) and travel in every frame: letters, digits, `.`, `_` and `-`, not
+ * starting with a dot, at most 64 characters. Nothing with a path separator, `..`, NUL or a
+ * control character can pass.
+ */
+const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/
+const safeNameRule = 'letters, digits, ".", "_" and "-", not starting with ".", at most 64 characters'
 const modelFields: Record<ByzantineModelName, { required: string[], optional: string[] }> = {
   independent: { required: [], optional: ['p'] },
   cascade: { required: ['seed', 'spread'], optional: [] },
@@ -32,6 +41,7 @@ export function validateTopology (value: unknown): Topology {
   const out: Topology = { name: '', nodes: [], edges: [] }
   if (value.name === undefined) issue('name', 'required (a non-empty string)')
   else if (typeof value.name !== 'string' || value.name === '') issue('name', `expected a non-empty string, got ${describe(value.name)}`)
+  else if (!SAFE_NAME.test(value.name)) issue('name', `${describe(value.name)} is not a usable name (${safeNameRule})`)
   else out.name = value.name
   if (value.description !== undefined) {
     if (typeof value.description !== 'string') issue('description', `expected a string, got ${describe(value.description)}`)
@@ -99,6 +109,7 @@ function validateNode (raw: unknown, path: string, issue: Report): TopologyNode 
   }
   if (raw.id === undefined) { issue(`${path}.id`, 'required (a non-empty string)'); return undefined }
   if (typeof raw.id !== 'string' || raw.id === '') { issue(`${path}.id`, `expected a non-empty string, got ${describe(raw.id)}`); return undefined }
+  if (!SAFE_NAME.test(raw.id)) { issue(`${path}.id`, `${describe(raw.id)} is not a usable node id (${safeNameRule})`); return undefined }
   const node: TopologyNode = { id: raw.id }
   if (raw.addr !== undefined) {
     if (typeof raw.addr !== 'string' || !raw.addr.startsWith('/')) issue(`${path}.addr`, `expected a multiaddr string such as "/ip4/127.0.0.1/tcp/4001", got ${describe(raw.addr)}`)

@@ -30,6 +30,19 @@ function rejects (doc: unknown, path: string, pattern: RegExp): TopologyError {
 }
 
 describe('topology validation', () => {
+  test('node ids and names that would escape a directory or break a frame are refused, naming the field', () => {
+    for (const bad of ['../../../escaped', 'a/b', '..', '.hidden', 'nul\u0000id', 'tab\tid', 'x'.repeat(65), 'sp ace']) {
+      const doc = base()
+      ;(doc.nodes as Array<{ id: string }>)[1] = { id: bad }
+      doc.edges = [['p0', 'p2'], ['p2', 'p3'], ['p3', 'p0']]
+      rejects(doc, 'nodes[1].id', /not a usable node id/)
+      rejects({ ...base(), name: bad }, 'name', /not a usable name/)
+    }
+    for (const good of ['p0', 'node_7', 'a.b-c', 'X'.repeat(64)]) {
+      assert.equal(validateTopology({ ...base(), name: good }).name, good)
+    }
+  })
+
   test('accepts a valid file and returns it unchanged', () => {
     const doc = { ...base(), byzantine: { model: 'cascade', seed: 0.05, spread: 0.5 } }
     assert.deepEqual(validateTopology(doc), doc)
