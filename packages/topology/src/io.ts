@@ -1,16 +1,25 @@
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile, stat, writeFile } from 'node:fs/promises'
 import { formatEdgeList } from './edge-list.ts'
 import { formatTopology } from './format.ts'
 import { parseTopology, type ParseOptions } from './parse.ts'
 import type { Topology } from './types.ts'
+import { TopologyError } from './errors.ts'
+
+/** Larger files are refused before reading (100 000 nodes with a dense edge list fit well below). */
+export const MAX_TOPOLOGY_FILE_BYTES = 64 * 2 ** 20
 
 /**
  * Reads and validates a topology file: JSON, or the plain edge-list format (chosen by content, or
  * forced with `options.format`). An edge list is named after the file unless `options.name` is given.
  */
 export async function readTopology (path: string, options: ParseOptions = {}): Promise<Topology> {
+  const { size } = await stat(path)
+  if (size > MAX_TOPOLOGY_FILE_BYTES) {
+    throw new TopologyError({ path: '', message: `${path} is ${(size / 2 ** 20).toFixed(0)} MiB; topology files of at most ${MAX_TOPOLOGY_FILE_BYTES / 2 ** 20} MiB are read` })
+  }
   const text = await readFile(path, 'utf8')
-  const base = path.split(/[\\/]/).pop()?.replace(/\.[^.]*$/, '')
+  // An edge list takes its name from the file's: made usable as a name (see validateTopology).
+  const base = path.split(/[\\/]/).pop()?.replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9._-]/g, '-').replace(/^\.+/, '').slice(0, 64)
   return parseTopology(text, { ...options, name: options.name ?? base })
 }
 

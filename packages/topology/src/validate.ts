@@ -16,6 +16,17 @@ const nodeFields = ['id', 'addr', 'host', 'shard', 'prior']
  */
 const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/
 const safeNameRule = 'letters, digits, ".", "_" and "-", not starting with ".", at most 64 characters'
+
+/** Bounds that keep the work a file can ask for finite and the numbers meaningful. */
+export const TOPOLOGY_LIMITS = {
+  /** Nodes in one topology (spectra, μ_H estimates and launches all scale with it). */
+  nodes: 100_000,
+  /** Edge weights lie in [1/weightRange, weightRange]: beyond, spectra lose every digit. */
+  weightRange: 1e6,
+  /** Ising sampler sweeps. */
+  burnIn: 100_000,
+  thin: 10_000
+} as const
 const modelFields: Record<ByzantineModelName, { required: string[], optional: string[] }> = {
   independent: { required: [], optional: ['p'] },
   cascade: { required: ['seed', 'spread'], optional: [] },
@@ -58,6 +69,7 @@ export function validateTopology (value: unknown): Topology {
   if (value.nodes === undefined) issue('nodes', 'required (an array of { "id": ... })')
   else if (!Array.isArray(value.nodes)) issue('nodes', `expected an array, got ${describe(value.nodes)}`)
   else if (value.nodes.length === 0) issue('nodes', 'expected at least one node')
+  else if (value.nodes.length > TOPOLOGY_LIMITS.nodes) issue('nodes', `${value.nodes.length} nodes; at most ${TOPOLOGY_LIMITS.nodes} are supported`)
   else {
     const before = issues.length
     value.nodes.forEach((raw: unknown, i: number) => {
@@ -147,7 +159,10 @@ function validateEdges (raw: unknown, path: string, index: ReadonlyMap<string, n
     }
     if (edge.length === 3) {
       const w = edge[2]
-      if (typeof w !== 'number' || !Number.isFinite(w) || w <= 0) { issue(`${at}[2]`, `expected a positive finite weight, got ${describe(w)}`); ok = false }
+      if (typeof w !== 'number' || !Number.isFinite(w) || w <= 0) { issue(`${at}[2]`, `expected a positive finite weight, got ${describe(w)}`); ok = false } else if (w > TOPOLOGY_LIMITS.weightRange || w < 1 / TOPOLOGY_LIMITS.weightRange) {
+        issue(`${at}[2]`, `weight ${w} is outside [${1 / TOPOLOGY_LIMITS.weightRange}, ${TOPOLOGY_LIMITS.weightRange}]: rescale the weights`)
+        ok = false
+      }
     }
     if (!ok) return
     const a = edge[0] as string; const b = edge[1] as string
@@ -199,8 +214,8 @@ function validateByzantine (raw: unknown, index: ReadonlyMap<string, number>, no
     case 'ising': {
       if (raw.beta !== undefined) checkFinite(raw.beta, `${path}.beta`, issue)
       if (raw.h !== undefined) checkFinite(raw.h, `${path}.h`, issue)
-      if (raw.burnIn !== undefined) checkInteger(raw.burnIn, `${path}.burnIn`, 0, issue)
-      if (raw.thin !== undefined) checkInteger(raw.thin, `${path}.thin`, 1, issue)
+      if (raw.burnIn !== undefined) checkInteger(raw.burnIn, `${path}.burnIn`, 0, issue, TOPOLOGY_LIMITS.burnIn)
+      if (raw.thin !== undefined) checkInteger(raw.thin, `${path}.thin`, 1, issue, TOPOLOGY_LIMITS.thin)
       const ising: ByzantineSpec = { model: name, beta: raw.beta as number, h: raw.h as number }
       if (raw.burnIn !== undefined) ising.burnIn = raw.burnIn as number
       if (raw.thin !== undefined) ising.thin = raw.thin as number
@@ -269,8 +284,10 @@ function checkFinite (value: unknown, path: string, issue: Report): void {
   if (typeof value !== 'number' || !Number.isFinite(value)) issue(path, `expected a finite number, got ${describe(value)}`)
 }
 
-function checkInteger (value: unknown, path: string, min: number, issue: Report): void {
-  if (!Number.isInteger(value) || (value as number) < min) issue(path, `expected an integer ≥ ${min}, got ${describe(value)}`)
+function checkInteger (value: unknown, path: string, min: number, issue: Report, max = Number.MAX_SAFE_INTEGER): void {
+  if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) {
+    issue(path, `expected an integer ≥ ${min}${max < Number.MAX_SAFE_INTEGER ? ` and ≤ ${max}` : ''}, got ${describe(value)}`)
+  }
 }
 
 function isObject (value: unknown): value is Record<string, unknown> {

@@ -30,7 +30,7 @@ function rejects (doc: unknown, path: string, pattern: RegExp): TopologyError {
 }
 
 describe('topology validation', () => {
-  test('node ids and names that would escape a directory or break a frame are refused, naming the field', () => {
+  test('node ids and names that would escape a directory, and files asking for unbounded work, are refused, naming the field', () => {
     for (const bad of ['../../../escaped', 'a/b', '..', '.hidden', 'nul\u0000id', 'tab\tid', 'x'.repeat(65), 'sp ace']) {
       const doc = base()
       ;(doc.nodes as Array<{ id: string }>)[1] = { id: bad }
@@ -38,6 +38,11 @@ describe('topology validation', () => {
       rejects(doc, 'nodes[1].id', /not a usable node id/)
       rejects({ ...base(), name: bad }, 'name', /not a usable name/)
     }
+    const heavy = base()
+    heavy.byzantine = { model: 'ising', beta: 0.3, h: 0, burnIn: 1e9 }
+    rejects(heavy, 'byzantine.burnIn', /≤ 100000/)
+    rejects({ ...base(), edges: [['p0', 'p1', 1e300], ['p1', 'p2'], ['p2', 'p3'], ['p3', 'p0']] }, 'edges[0][2]', /outside/)
+    rejects({ ...base(), nodes: Array.from({ length: 100_001 }, (_, i) => ({ id: `p${i}` })), edges: [] }, 'nodes', /at most 100000/)
     for (const good of ['p0', 'node_7', 'a.b-c', 'X'.repeat(64)]) {
       assert.equal(validateTopology({ ...base(), name: good }).name, good)
     }
@@ -83,7 +88,7 @@ describe('topology validation', () => {
     rejects({ ...base(), byzantine: { model: 'cascade', seed: 1.5, spread: 0.5 } }, 'byzantine.seed', /^expected a probability in \[0, 1\], got 1\.5$/)
     rejects({ ...base(), byzantine: { model: 'cascade', seed: 0.1 } }, 'byzantine.spread', /required by model "cascade"/)
     rejects({ ...base(), byzantine: { model: 'gaussian', tau: 0, p: 0.1 } }, 'byzantine.tau', /positive finite number, got 0/)
-    rejects({ ...base(), byzantine: { model: 'ising', beta: 0.3, h: -1, thin: 0 } }, 'byzantine.thin', /integer ≥ 1, got 0/)
+    rejects({ ...base(), byzantine: { model: 'ising', beta: 0.3, h: -1, thin: 0 } }, 'byzantine.thin', /integer ≥ 1 and ≤ 10000, got 0/)
     rejects({ ...base(), byzantine: { model: 'worst-case', f: 5 } }, 'byzantine.f', /integer in \[0, 4\].*got 5/)
     rejects({ ...base(), byzantine: { model: 'worst-case', f: 1, strategy: 'chaos' } }, 'byzantine.strategy', /"max-degree" or "greedy"/)
     rejects({ ...base(), byzantine: { model: 'fixed', nodes: ['p0', 'p7'] } }, 'byzantine.nodes[1]', /unknown node "p7"/)

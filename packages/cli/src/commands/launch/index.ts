@@ -11,6 +11,9 @@ import { createProgressBar } from '../../progress.ts'
 import { defaultRunDir } from '../../run-dir.ts'
 import { readTopologyFile } from '../../topology-file.ts'
 
+/** Peers one host runs: each is a libp2p node with its own model, data and sockets. */
+const MAX_LOCAL_PEERS = 256
+
 /** `iid`, `dirichlet:0.5`, `shards:2`, `quantity:0.5` → a partition spec. */
 export function parsePartition (text: string): TaskConfig['partition'] {
   const [kind, value] = text.split(':')
@@ -179,6 +182,10 @@ export const launchCommand = defineCommand({
       throw error
     }
     for (const id of only ?? []) if (!plan.nodes.some((n) => n.id === id)) throw new UsageError(`--only: node ${id} is not in topology ${topology.name}`, path)
+    const local = only?.length ?? plan.nodes.length
+    if (local > MAX_LOCAL_PEERS) {
+      throw new UsageError(`${local} peers on this machine; at most ${MAX_LOCAL_PEERS} run on one host: split the topology over hosts with --only`, path)
+    }
     const runDir = options['run-dir'] ?? defaultRunDir(topology.name)
     mkdirSync(runDir, { recursive: true })
     const fs = [...new Set(plan.nodes.map((n) => n.f))].sort((a, b) => a - b)
