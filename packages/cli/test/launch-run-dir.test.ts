@@ -75,3 +75,29 @@ describe('murmur launch into an existing run directory', () => {
     assert.equal(readFileSync(join(dir, 'plan.json'), 'utf8'), '{ not json')
   })
 })
+
+describe('murmur launch stopped by SIGTERM', () => {
+  test('finishes the round, keeps the checkpoints and writes summary.json as interrupted', async () => {
+    const { spawn } = await import('node:child_process')
+    const dir = freshDir()
+    const child = spawn(process.execPath, [join(repo, 'packages', 'cli', 'bin', 'murmur.ts'), 'launch', ring8,
+      '--dataset', 'synthetic-mean', '--rounds', '200', '--round-timeout', '2000', '--run-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let output = ''
+    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
+    child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    const rounds = join(dir, 'rounds.jsonl')
+    const deadline = Date.now() + 120_000
+    while (!(existsSync(rounds) && readFileSync(rounds, 'utf8').split('\n').length > 3)) {
+      assert.ok(Date.now() < deadline, `no rounds after 120 s: ${output}`)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    child.kill('SIGTERM')
+    const code = await exited
+    assert.equal(code, 0, output)
+    const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as { interrupted: boolean, roundsCompleted: number }
+    assert.equal(summary.interrupted, true)
+    assert.ok(summary.roundsCompleted >= 3 && summary.roundsCompleted < 200, output)
+    assert.ok(existsSync(join(dir, 'peers', 'p0', 'checkpoint.bin')))
+  })
+})

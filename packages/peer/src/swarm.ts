@@ -15,6 +15,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { logger } from '@libp2p/logger'
 import { multiaddr } from '@multiformats/multiaddr'
+import { writeFileAtomic } from './atomic-file.ts'
 import { parseBehaviour } from './byzantine.ts'
 import { DeliveryLedger, type DeliveryReport } from './delivery.ts'
 import { ephemeralIdentity } from './identity.ts'
@@ -428,6 +429,7 @@ export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult>
       peers: finals,
       wallMs: Date.now() - started
     }
-    writeFileSync(join(runDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n')
+    // Atomically: a full disk or a crash leaves the previous summary, never half of one.
+    writeFileAtomic(join(runDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n')
   }
 }

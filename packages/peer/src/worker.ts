@@ -24,6 +24,7 @@ function report (message: FromWorker): void {
 // Ctrl-C reaches the whole process group; the launcher decides how to stop, so the worker waits
 // for its 'stop' (or for the launcher to vanish).
 process.on('SIGINT', () => {})
+process.on('SIGTERM', () => {})
 process.on('disconnect', () => { controller.abort() })
 
 async function init (message: Extract<ToWorker, { type: 'init' }>): Promise<void> {

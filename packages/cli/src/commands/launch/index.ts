@@ -201,7 +201,9 @@ export const launchCommand = defineCommand({
       if (controller.signal.aborted) process.exit(130) // a second Ctrl-C: the user means it
       controller.abort()
     }
+    // SIGTERM (a service manager, `kill`) stops the run the same way: checkpoints and summary written.
     process.on('SIGINT', onSigint)
+    process.on('SIGTERM', onSigint)
     const bar = createProgressBar({ total: plan.options.rounds })
     let lastAccuracy = ''
     try {
@@ -235,6 +237,7 @@ export const launchCommand = defineCommand({
       }
     } finally {
       process.off('SIGINT', onSigint)
+      process.off('SIGTERM', onSigint)
     }
   }
 })
