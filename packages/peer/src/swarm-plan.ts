@@ -9,7 +9,8 @@ import {
 } from '@murmur/topology'
 import { parseBehaviour } from './byzantine.ts'
 import type { Dtype } from './frame.ts'
-import { validateTaskConfig, type TaskConfig } from './task.ts'
+import { isLossAwareRule } from './engine.ts'
+import { checkTaskFits, validateTaskConfig, type TaskConfig } from './task.ts'
 import type { ShortfallPolicy } from './types.ts'
 
 /** A launch request, as the CLI or a benchmark states it. */
@@ -230,6 +231,15 @@ export function planSwarm (options: SwarmOptions): SwarmPlan {
 
   const topology = options.topology
   const graph = topologyGraph(topology)
+  // Held-out samples only serve loss-aware rules; unasked, other rules train on all the data.
+  const task: TaskConfig = options.task.heldOutSize === undefined && !isLossAwareRule(rule.name)
+    ? { ...options.task, heldOutSize: 0 }
+    : options.task
+  try {
+    checkTaskFits(task, graph.n)
+  } catch (error) {
+    throw new SwarmConfigError(`${(error as Error).message} (topology ${topology.name} has ${graph.n} nodes)`)
+  }
   const { set: byzantineMask, source } = chooseByzantine(options, topology, graph, attack, muSeed)
 
   // Tolerances: a global f, or each node's f_i(δ) from μ_H (zero when the topology has none).
@@ -275,7 +285,7 @@ export function planSwarm (options: SwarmOptions): SwarmPlan {
     swarm: options.swarm ?? `murmur-${topology.name}`,
     options: {
       topology,
-      task: options.task,
+      task,
       rounds: options.rounds,
       localSteps: options.localSteps,
       lr: options.lr,

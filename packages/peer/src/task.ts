@@ -164,6 +164,23 @@ export function validateTaskConfig (config: TaskConfig): ResolvedTaskConfig {
   return resolved
 }
 
+/**
+ * Checks that the task's data can be split over `nodeCount` nodes, each keeping `heldOutSize`
+ * samples plus at least one to train on, before any peer starts (the peers would find out one by
+ * one, after the launch began). Throws a TaskConfigError naming the field to change.
+ */
+export function checkTaskFits (config: TaskConfig, nodeCount: number): void {
+  const task = validateTaskConfig(config)
+  if (task.dataset === 'synthetic-mean') return
+  const available = IMAGE_SPLITS[task.dataset].train
+  const pool = task.samplesPerNode === undefined ? available : Math.min(available, task.samplesPerNode * nodeCount)
+  const need = (task.heldOutSize + 1) * nodeCount
+  if (pool < need) {
+    const field = task.samplesPerNode === undefined || task.samplesPerNode * nodeCount > available ? 'heldOutSize' : 'samplesPerNode'
+    throw new TaskConfigError(field, `${pool} training samples of ${task.dataset} cannot give ${nodeCount} nodes ${task.heldOutSize} held-out samples plus at least one to train on`)
+  }
+}
+
 /** One node's share of a task. */
 export interface NodeData {
   /** The node's training samples (its partition minus the held-out batch). */

@@ -4,7 +4,9 @@ import type { ClassificationDataset, RegressionDataset } from '@murmur/learn'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { loadJoinerData, loadNodeData, TaskConfigError, validateTaskConfig, type TaskConfig } from '../src/task.ts'
+import type { Topology } from '@murmur/topology'
+import { planSwarm, SwarmConfigError, type SwarmOptions } from '../src/swarm-plan.ts'
+import { checkTaskFits, loadJoinerData, loadNodeData, TaskConfigError, validateTaskConfig, type TaskConfig } from '../src/task.ts'
 
 /** Rows of a dataset as strings, to compare sample sets. */
 function rows (data: ClassificationDataset): string[] {
@@ -121,5 +123,26 @@ describe('loadJoinerData', () => {
     const a = await loadJoinerData(task, 4, { kind: 'partition', index: 4, count: 5 })
     const b = await loadNodeData(task, 4, 5)
     assert.deepEqual(a.train.x, b.train.x)
+  })
+})
+
+describe('planning a task over many nodes', () => {
+  const ringOf = (n: number): Topology => ({
+    name: `ring-${n}`,
+    nodes: Array.from({ length: n }, (_, i) => ({ id: `p${i}` })),
+    edges: Array.from({ length: n }, (_, i) => [`p${i}`, `p${(i + 1) % n}`] as [string, string])
+  })
+  const request = (n: number, rule: string): SwarmOptions => ({
+    topology: ringOf(n), task: { dataset: 'mnist' }, rounds: 1, localSteps: 1, lr: 0.1, momentum: 0, batchSize: 8, rule, f: 0, roundTimeoutMs: 1000, evalEvery: 1
+  })
+
+  test('only loss-aware rules keep held-out samples by default, so 128 nodes share MNIST', () => {
+    assert.equal(planSwarm(request(128, 'mean')).options.task.heldOutSize, 0)
+    assert.equal(checkTaskFits({ dataset: 'mnist', heldOutSize: 64 }, 123), undefined)
+  })
+
+  test('a split that cannot give every node its held-out samples is refused before any peer starts', () => {
+    assert.throws(() => planSwarm(request(128, 'pawbrofl')), (err: unknown) => err instanceof SwarmConfigError && /task\.heldOutSize: 8000 training samples of mnist cannot give 128 nodes 64 held-out/.test(err.message))
+    assert.throws(() => checkTaskFits({ dataset: 'mnist', samplesPerNode: 10, heldOutSize: 10 }, 4), /task\.samplesPerNode/)
   })
 })
