@@ -4,6 +4,7 @@
 // gossipsub's peer scoring then penalises whoever published it.
 
 import { TopicValidatorResult, type Message, type PeerId } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
 import { fromString, toString } from 'uint8arrays'
 import { logger, type Logger } from './log.ts'
 import { parseManifest, type SwarmManifest } from './manifest.ts'
@@ -13,7 +14,17 @@ import type { MurmurNode } from './node.ts'
 export const MAX_CONTROL_BYTES = 64 * 1024
 
 const MAX_ID_LENGTH = 255
-const MAX_ADDRS = 32
+/** As many addresses as a member record may hold (open-swarm.ts), so gossip never spreads a record joiners refuse. */
+const MAX_ADDRS = 16
+
+function isMultiaddr (text: string): boolean {
+  try {
+    multiaddr(text)
+    return true
+  } catch {
+    return false
+  }
+}
 const MAX_ADDR_LENGTH = 512
 const MAX_REJECTION_KINDS = 32
 
@@ -129,8 +140,8 @@ export function parseControlMessage (bytes: Uint8Array, from?: PeerId): ControlM
     case 'membership': {
       if (!isId(fields.peerId)) fail(type, 'peerId must be a string')
       const addrs = fields.addrs
-      if (!Array.isArray(addrs) || addrs.length > MAX_ADDRS || !addrs.every((a) => typeof a === 'string' && a.length > 0 && a.length <= MAX_ADDR_LENGTH)) {
-        fail(type, `addrs must be an array of at most ${MAX_ADDRS} multiaddr strings`)
+      if (!Array.isArray(addrs) || addrs.length > MAX_ADDRS || !addrs.every((a) => typeof a === 'string' && a.length > 0 && a.length <= MAX_ADDR_LENGTH && isMultiaddr(a))) {
+        fail(type, `addrs must be an array of at most ${MAX_ADDRS} multiaddrs`)
       }
       if (from !== undefined && fields.peerId !== from.toString()) fail(type, `announces ${fields.peerId} but was published by ${from.toString()}`)
       return { type, node: fields.node, peerId: fields.peerId, addrs: addrs as string[] }

@@ -74,10 +74,23 @@ export function parseMemberRecord (value: unknown, where = 'member'): MemberReco
   return { id: value.id, peerId: value.peerId, addrs, ...(value.round === undefined ? {} : { round: value.round as number }) }
 }
 
-function parseMemberList (value: unknown): MemberRecord[] {
+/**
+ * The records of a member list that hold up. One bad record (a forged announcement that spread)
+ * must not cost a joiner every other peer: it is left out and told to `onBad`.
+ */
+export function parseMemberList (value: unknown, onBad: (error: MembershipError) => void = () => {}): MemberRecord[] {
   if (!isObject(value) || !Array.isArray(value.members)) throw new MembershipError('members: expected {members: [...]}')
   if (value.members.length > MAX_MEMBERS) throw new MembershipError(`members: more than ${MAX_MEMBERS} records`)
-  return value.members.map((m, i) => parseMemberRecord(m, `members[${i}]`))
+  const records: MemberRecord[] = []
+  value.members.forEach((m, i) => {
+    try {
+      records.push(parseMemberRecord(m, `members[${i}]`))
+    } catch (error) {
+      if (!(error instanceof MembershipError)) throw error
+      onBad(error)
+    }
+  })
+  return records
 }
 
 /** node id → its record; the first PeerId bound to an id keeps it. */
@@ -198,7 +211,9 @@ export function createOpenSwarmServices (node: MurmurNode, options: OpenSwarmOpt
   const protocols = [MANIFEST_PROTOCOL, MEMBERS_PROTOCOL, NEIGHBOUR_PROTOCOL, STATE_PROTOCOL]
 
   const members = async (request: unknown): Promise<unknown> => {
-    const announced = isObject(request) && request.announce !== undefined ? parseMemberList({ members: request.announce }) : []
+    const announced = isObject(request) && request.announce !== undefined
+      ? parseMemberList({ members: request.announce }, (error) => { onError(); log('left out an announced record: %s', error.message) })
+      : []
     for (const record of announced) {
       if (!options.directory.bind(record)) log('ignored a conflicting record for %s', record.id)
     }

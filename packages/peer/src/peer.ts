@@ -164,7 +164,12 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
     open
   })
   await orStop(services.start())
-  control.on('membership', (m) => { directory.bind({ id: m.node, peerId: m.peerId, addrs: m.addrs }) })
+  // A closed swarm's members are the topology's nodes: an announcement of any other id is noise.
+  const knownIds = new Set([config.id, ...config.adjacency.keys()])
+  control.on('membership', (m) => {
+    if (!open && !knownIds.has(m.node)) return
+    directory.bind({ id: m.node, peerId: m.peerId, addrs: m.addrs })
+  })
   control.on('heartbeat', (m) => { directory.heard(m.node, m.round) })
   log('listening on %s', libp2p.getMultiaddrs().map(String).join(', '))
 

@@ -54,6 +54,9 @@ describe('control messages', () => {
       [{ type: 'summary', node: 'p1', round: 1, accuracy: 'high' }, /accuracy must be a finite number/],
       [{ type: 'summary', node: 'p1', round: 1, rejected: { checksum: -1 } }, /rejected\.checksum/],
       [{ type: 'membership', node: 'p1', peerId: 'x', addrs: '/ip4/1.2.3.4' }, /addrs must be an array/],
+      // What a member list accepts, gossip accepts: at most 16 real multiaddrs.
+      [{ type: 'membership', node: 'p1', peerId: 'x', addrs: Array.from({ length: 17 }, (_, i) => `/ip4/127.0.0.1/tcp/${4000 + i}`) }, /at most 16 multiaddrs/],
+      [{ type: 'membership', node: 'p1', peerId: 'x', addrs: ['not an address'] }, /at most 16 multiaddrs/],
       [{ type: 'heartbeat', node: 'p1', round: 1, time: 1, pad: 'x'.repeat(MAX_CONTROL_BYTES) }, /exceeds 65536/]
     ]
     for (const [value, reason] of bad) {

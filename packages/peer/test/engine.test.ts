@@ -81,7 +81,7 @@ describe('round engine: Byzantine neighbours', () => {
 
   for (const [shortfall, mix] of [['shrink-f', 'degraded'], ['keep', 'skipped']] as const) {
     test(`crash neighbour, ${shortfall}: rounds wait out the deadline until it has been silent twice, then only the floor, and count as ${mix}`, async () => {
-      const timeout = 200
+      const timeout = 1000
       const floor = 50
       const run = await simulate({ graph: ringGraph(5), rule: 'cwtm', f: 1, rounds: 5, byzantine: { p2: 'crash(from=2)' }, roundTimeoutMs: timeout, shortfall, engine: { minRoundTimeoutMs: floor } })
       for (const id of ['p1', 'p3']) {
@@ -92,7 +92,8 @@ describe('round engine: Byzantine neighbours', () => {
         // complete rounds are too few to adapt); once the neighbour was silent twice running, only
         // the floor is waited for it.
         for (const m of rounds.slice(2, 4)) assert.ok(m.communicateMs >= timeout - 5, `${id} round ${m.round} waited ${m.communicateMs} ms`)
-        assert.ok(rounds[4].communicateMs >= floor - 5 && rounds[4].communicateMs < timeout - 50, `${id} round 4 waited ${rounds[4].communicateMs} ms for a silent neighbour`)
+        // (the upper bound leaves a busy machine 550 ms of slack: it tells the floor from the cap, nothing finer)
+        assert.ok(rounds[4].communicateMs >= floor - 5 && rounds[4].communicateMs < timeout - 400, `${id} round 4 waited ${rounds[4].communicateMs} ms for a silent neighbour`)
         for (const m of rounds.slice(2)) {
           assert.equal(m.f, shortfall === 'shrink-f' ? 0 : 1)
           if (shortfall === 'keep') assert.equal(m.skipReason, 'shortfall')

@@ -7,7 +7,7 @@ import { fromString } from 'uint8arrays'
 import { MANIFEST_PROTOCOL, ManifestError, parseManifest, PROTOCOL_VERSION, type SwarmManifest } from '../src/manifest.ts'
 import { NeighbourSet, type EdgeEvent } from '../src/neighbours.ts'
 import {
-  createOpenSwarmServices, Directory, fetchManifest, fetchMembers, fetchState, NEIGHBOUR_PROTOCOL, requestNeighbour
+  createOpenSwarmServices, Directory, fetchManifest, fetchMembers, fetchState, MembershipError, NEIGHBOUR_PROTOCOL, parseMemberList, requestNeighbour
 } from '../src/open-swarm.ts'
 import type { MurmurNode } from '../src/node.ts'
 import { startNode, until, varint, writeRaw } from './helpers/net.ts'
@@ -214,5 +214,17 @@ describe('open-swarm services over TCP', () => {
     await until(() => open.refused() >= 2, 'two refusals')
     assert.equal(open.set.size, 0)
     assert.equal((await fetchManifest(rogue, open.node.peerId)).swarm, 's')
+  })
+})
+
+describe('member lists', () => {
+  test('one bad record is left out and reported; the others are kept', () => {
+    const good = { id: 'p1', peerId: '12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq', addrs: ['/ip4/127.0.0.1/tcp/4001'] }
+    const forged = { id: 'x', peerId: good.peerId, addrs: Array.from({ length: 21 }, (_, i) => `/ip4/127.0.0.1/tcp/${i + 1}`) }
+    const bad: MembershipError[] = []
+    const kept = parseMemberList({ members: [forged, good, { id: '' }] }, (error) => { bad.push(error) })
+    assert.deepEqual(kept, [good])
+    assert.deepEqual(bad.map((e) => e.message.split(':')[0]), ['members[0].addrs', 'members[2].id'])
+    assert.throws(() => parseMemberList({ nope: [] }), MembershipError)
   })
 })
