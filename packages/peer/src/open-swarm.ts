@@ -24,6 +24,8 @@ export const NEIGHBOUR_PROTOCOL = '/murmur/neighbour/1.0.0'
 export const STATE_PROTOCOL = '/murmur/state/1.0.0'
 
 const MAX_MEMBERS = 4096
+/** How many rounds ahead a requested edge may start. */
+const MAX_START_AHEAD = 16
 const MAX_ADDRS = 16
 const MAX_ID = 255
 
@@ -154,7 +156,7 @@ export interface NeighbourRequest {
 
 export type NeighbourAnswer =
   | { ok: true, round: number, degree: number }
-  | { ok: false, round: number, reason: 'closed' | 'full' | 'too-late' | 'id-taken' | 'byzantine' }
+  | { ok: false, round: number, reason: 'closed' | 'full' | 'too-late' | 'too-early' | 'id-taken' | 'byzantine' }
 
 function parseNeighbourRequest (value: unknown): NeighbourRequest {
   if (!isObject(value)) throw new MembershipError('neighbour request: expected an object')
@@ -170,7 +172,7 @@ function parseNeighbourAnswer (value: unknown): NeighbourAnswer {
     if (!Number.isInteger(value.degree)) throw new MembershipError('neighbour answer.degree: expected an integer')
     return { ok: true, round: value.round as number, degree: value.degree as number }
   }
-  const reasons = ['closed', 'full', 'too-late', 'id-taken', 'byzantine']
+  const reasons = ['closed', 'full', 'too-late', 'too-early', 'id-taken', 'byzantine']
   if (typeof value.reason !== 'string' || !reasons.includes(value.reason)) throw new MembershipError('neighbour answer.reason: unknown')
   return { ok: false, round: value.round as number, reason: value.reason as 'closed' }
 }
@@ -225,6 +227,11 @@ export function createOpenSwarmServices (node: MurmurNode, options: OpenSwarmOpt
     const round = options.round()
     if (!options.open) return { ok: false, round, reason: 'closed' }
     if (options.neighbours === undefined) return { ok: false, round, reason: 'byzantine' }
+    // Refused requests leave no trace: a full peer does not learn the requester's address, and an
+    // edge may not start so far ahead that it would hold a slot for nothing.
+    const known = options.neighbours.has(req.node)
+    if (!known && options.neighbours.size >= options.neighbours.maxDegree) return { ok: false, round, reason: 'full' }
+    if (req.from > round + MAX_START_AHEAD) return { ok: false, round, reason: 'too-early' }
     if (!options.directory.bind({ id: req.node, peerId: remote.toString(), addrs: req.addrs })) return { ok: false, round, reason: 'id-taken' }
     // The edge must start at a round this peer has not begun, or the two ends would disagree on it.
     if (req.from <= round && !options.neighbours.has(req.node)) return { ok: false, round, reason: 'too-late' }

@@ -203,6 +203,19 @@ describe('open-swarm services over TCP', () => {
     assert.deepEqual(await requestNeighbour(caller, closed.node.peerId, { node: 'j', addrs, degree: 3, from: 6 }), { ok: false, round: 0, reason: 'closed' })
   })
 
+  test('neighbour requests starting too far ahead or reaching a full peer are refused and leave no record', async () => {
+    const open = await serving({ open: true, round: 4 })
+    const caller = await startNode('far')
+    nodes.push(caller)
+    const addrs = caller.getMultiaddrs().map(String)
+    await know(caller, open.node)
+    assert.deepEqual(await requestNeighbour(caller, open.node.peerId, { node: 'f', addrs, degree: 3, from: 1e9 }), { ok: false, round: 4, reason: 'too-early' })
+    for (let k = 0; open.set.size < open.set.maxDegree; k++) open.set.add(`n${k}`, 2, 5)
+    assert.deepEqual(await requestNeighbour(caller, open.node.peerId, { node: 'f', addrs, degree: 3, from: 6 }), { ok: false, round: 4, reason: 'full' })
+    assert.equal(open.directory.get('f'), undefined, 'a refused requester is not in the address book')
+    assert.deepEqual(open.added, [])
+  })
+
   test('malformed and oversized requests are refused and counted; the node keeps serving', async () => {
     const open = await serving({ open: true, round: 2 })
     const rogue = await startNode('rogue')
