@@ -49,6 +49,34 @@ function captureIo (): { io: { stdout: (t: string) => void, stderr: (t: string) 
 }
 
 describe('murmur launch: real peers over TCP', { concurrency: false }, () => {
+  test('a worker process killed mid-run is started again; its peers resume and the run completes', async () => {
+    const { rmSync } = await import('node:fs')
+    const plan = planSwarm(request({ topology: ring6(), task: { dataset: 'synthetic-mean', seed: 1 }, rule: 'mean', f: 0, rounds: 30, roundTimeoutMs: 2000, evalEvery: 10 }))
+    const dir = runDir()
+    try {
+      let pids: number[] = []
+      let killed = false
+      const result = await launchSwarm({
+        plan,
+        runDir: dir,
+        workers: 2,
+        onWorkers: (ids) => { pids = ids },
+        onRound: (r) => { if (!killed && r.round >= 4) { killed = true; process.kill(pids[1], 'SIGKILL') } }
+      })
+      assert.ok(killed)
+      assert.equal(result.interrupted, false)
+      assert.equal(result.rounds[result.rounds.length - 1].round, 29, 'the run reached its last round')
+      const events = readFileSync(join(dir, 'events.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { event: string, nodes?: string[] })
+      const restart = events.find((e) => e.event === 'worker-restarted')
+      assert.deepEqual(restart?.nodes, ['p1', 'p3', 'p5'])
+      // Every peer of the restarted worker came back and finished.
+      for (const id of ['p1', 'p3', 'p5']) assert.equal(result.peers.find((p) => p.id === id)?.lastRound, 29, id)
+      assert.equal(result.delivery.honest.liveAtEnd, result.delivery.honest.edges, 'every edge delivers again at the end')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   test('honest peers reach consensus and learn well above chance', async () => {
     const plan = planSwarm(request({ topology: ring6(), rule: 'mean', f: 0, initialization: 'independent', rounds: 6 }))
     const dir = runDir()

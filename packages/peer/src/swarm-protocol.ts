@@ -12,7 +12,8 @@ export interface PeerAddress {
 }
 
 export type ToWorker =
-  | { type: 'init', plan: SwarmPlan, nodes: NodePlan[], runDir: string, listenHost: string, open: boolean }
+  /** `listen`: per node, the addresses to listen on again (a worker started again after dying). */
+  | { type: 'init', plan: SwarmPlan, nodes: NodePlan[], runDir: string, listenHost: string, open: boolean, listen?: Record<string, string[]> }
   | { type: 'start', book: PeerAddress[], startRound: number }
   | { type: 'stop' }
 

@@ -4,7 +4,8 @@
 //
 //   <run>/plan.json            the checked plan (topology, task, rule, Byzantine set, f_i)
 //   <run>/rounds.jsonl         one line per round: swarm-level honest figures
-//   <run>/events.jsonl         edges that stopped or resumed delivering, isolated and paused peers
+//   <run>/events.jsonl         edges that stopped or resumed delivering, isolated and paused peers,
+//                              worker processes started again after dying
 //   <run>/summary.json         written at the end, also after Ctrl-C, with what was delivered
 //   <run>/peers/<id>/          each peer's state: identity.key, checkpoint, metrics.jsonl
 
@@ -30,6 +31,8 @@ import type { RoundMetrics } from './types.ts'
 
 const log = logger('murmur:swarm')
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url))
+/** Times a worker process is started again after dying mid-run, before the launch gives up. */
+const MAX_WORKER_RESTARTS = 3
 
 /** Swarm-level figures of one round, over honest peers only. */
 export interface RoundSummary {
@@ -240,7 +243,6 @@ export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult>
   })
 
   const children: ChildProcess[] = []
-  const exited: Array<Promise<number | null>> = []
   const addresses: PeerAddress[] = []
   const resumeRounds: Record<string, number> = {}
   const finals: PeerFinal[] = []
@@ -307,18 +309,30 @@ export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult>
   }
 
   status(`starting ${plan.nodes.length} peers in ${workerCount} worker process${workerCount === 1 ? '' : 'es'}`)
-  for (const group of groups) {
+  // A worker that dies after the rounds began (killed, out of memory) is started again on the same
+  // addresses: its peers resume from their checkpoints and catch up with their neighbours.
+  let running: { book: PeerAddress[] } | undefined
+  const restarts = new Array<number>(groups.length).fill(0)
+  const slotDone: Array<Promise<void>> = []
+  const startWorker = (slot: number, finish: () => void, listen?: Record<string, string[]>): void => {
+    const group = groups[slot]
+    const restarted = listen !== undefined
     const child = fork(WORKER, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-    children.push(child)
-    exited.push(new Promise((resolve) => child.once('exit', (code) => resolve(code))))
+    children[slot] = child
     child.on('message', (raw) => {
       const message = raw as FromWorker
       switch (message.type) {
         case 'listening':
+          if (restarted && running !== undefined) {
+            const from = Math.min(...Object.values(message.resumeRounds))
+            status(`restarted worker of ${group.map((n) => n.id).join(', ')}: resuming from round ${from}`)
+            send(child, { type: 'start', book: running.book, startRound: from })
+            break
+          }
           addresses.push(...message.peers)
           Object.assign(resumeRounds, message.resumeRounds)
           backends.add(message.backend)
-          if (++listeningCount === children.length) listening()
+          if (++listeningCount === groups.length) listening()
           break
         case 'round':
           onRoundMessage(message.metrics, message.params, message.rss, message.peersInProcess)
@@ -333,13 +347,24 @@ export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult>
       }
     })
     child.once('exit', (code, signal) => {
-      if (code !== 0 && !interrupted && failure === undefined) {
-        failure = new Error(`a worker process exited with ${signal ?? `code ${String(code)}`}`)
-        failed(failure)
+      if (code === 0 || interrupted || failure !== undefined) { finish(); return }
+      const why = signal ?? `code ${String(code)}`
+      if (running !== undefined && restarts[slot] < MAX_WORKER_RESTARTS) {
+        restarts[slot]++
+        const ids = new Set(group.map((n) => n.id))
+        const at = Object.fromEntries(addresses.filter((a) => ids.has(a.id)).map((a) => [a.id, a.addrs.map((addr) => addr.split('/p2p/')[0])]))
+        status(`a worker process (peers ${[...ids].join(', ')}) exited with ${why}; starting it again (${restarts[slot]} of ${MAX_WORKER_RESTARTS})`)
+        appendFileSync(eventsPath, JSON.stringify({ round: (rounds[rounds.length - 1]?.round ?? -1) + 1, event: 'worker-restarted', nodes: [...ids], reason: why }) + '\n')
+        startWorker(slot, finish, at)
+        return
       }
+      failure = new Error(`a worker process exited with ${why}`)
+      failed(failure)
+      finish()
     })
-    send(child, { type: 'init', plan, nodes: group, runDir, listenHost: options.listenHost ?? '127.0.0.1', open: options.open ?? false })
+    send(child, { type: 'init', plan, nodes: group, runDir, listenHost: options.listenHost ?? '127.0.0.1', open: options.open ?? false, ...(listen === undefined ? {} : { listen }) })
   }
+  groups.forEach((_, slot) => { slotDone.push(new Promise<void>((resolve) => { startWorker(slot, resolve) })) })
 
   options.onWorkers?.(children.map((child) => child.pid).filter((pid): pid is number => pid !== undefined))
   const onAbort = (): void => {
@@ -376,12 +401,13 @@ export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult>
     dropRoundsFrom(roundsPath, startRound)
     dropRoundsFrom(eventsPath, startRound)
     log('all %d peers listening; starting at round %d', addresses.length, startRound)
+    running = { book }
     for (const child of children) send(child, { type: 'start', book, startRound })
-    await Promise.race([Promise.all(exited), anyFailure])
+    await Promise.race([Promise.all(slotDone), anyFailure])
     return finish(startRound)
   } catch (error) {
     stopAll()
-    await Promise.race([Promise.all(exited), new Promise((resolve) => setTimeout(resolve, 10_000))])
+    await Promise.race([Promise.all(slotDone), new Promise((resolve) => setTimeout(resolve, 10_000))])
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL')
     writeSummary(0, (error as Error).message)
     throw error

@@ -35,7 +35,7 @@ async function init (message: Extract<ToWorker, { type: 'init' }>): Promise<void
       plan: message.plan,
       node,
       stateDir: join(message.runDir, 'peers', node.id),
-      listen: [`/ip4/${message.listenHost}/tcp/0`],
+      listen: message.listen?.[node.id] ?? [`/ip4/${message.listenHost}/tcp/0`],
       open: message.open
     })
     peers.push(peer)

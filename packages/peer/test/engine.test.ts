@@ -83,25 +83,26 @@ describe('round engine: Byzantine neighbours', () => {
     test(`crash neighbour, ${shortfall}: rounds wait out the deadline until it has been silent twice, then only the floor, and count as ${mix}`, async () => {
       const timeout = 1000
       const floor = 50
-      const run = await simulate({ graph: ringGraph(5), rule: 'cwtm', f: 1, rounds: 5, byzantine: { p2: 'crash(from=2)' }, roundTimeoutMs: timeout, shortfall, engine: { minRoundTimeoutMs: floor } })
+      const run = await simulate({ graph: ringGraph(5), rule: 'cwtm', f: 1, rounds: 6, byzantine: { p2: 'crash(from=2)' }, roundTimeoutMs: timeout, shortfall, engine: { minRoundTimeoutMs: floor } })
       for (const id of ['p1', 'p3']) {
         const rounds = run.metrics.filter((m) => m.node === id)
-        assert.deepEqual(rounds.map((m) => m.mix), ['ok', 'ok', mix, mix, mix], id)
-        assert.deepEqual(rounds.map((m) => m.received), [2, 2, 1, 1, 1], id)
+        assert.deepEqual(rounds.map((m) => m.mix), ['ok', 'ok', mix, mix, mix, mix], id)
+        assert.deepEqual(rounds.map((m) => m.received), [2, 2, 1, 1, 1, 1], id)
         // The deadline does not learn from rounds with a model missing, so it stays at the cap (two
         // complete rounds are too few to adapt); once the neighbour was silent twice running, only
         // the floor is waited for it.
         for (const m of rounds.slice(2, 4)) assert.ok(m.communicateMs >= timeout - 5, `${id} round ${m.round} waited ${m.communicateMs} ms`)
-        // (the upper bound leaves a busy machine 550 ms of slack: it tells the floor from the cap, nothing finer)
-        assert.ok(rounds[4].communicateMs >= floor - 5 && rounds[4].communicateMs < timeout - 400, `${id} round 4 waited ${rounds[4].communicateMs} ms for a silent neighbour`)
+        // (round 5, not 4: on a busy machine its last model may come a round late, which counts as
+        // hearing from it; the upper bound tells the floor from the cap, nothing finer)
+        assert.ok(rounds[5].communicateMs >= floor - 5 && rounds[5].communicateMs < timeout - 400, `${id} round 5 waited ${rounds[5].communicateMs} ms for a silent neighbour`)
         for (const m of rounds.slice(2)) {
           assert.equal(m.f, shortfall === 'shrink-f' ? 0 : 1)
           if (shortfall === 'keep') assert.equal(m.skipReason, 'shortfall')
         }
-        assert.equal(run.summaries.get(id)?.mixes[mix], 3)
+        assert.equal(run.summaries.get(id)?.mixes[mix], 4)
       }
       const crashed = run.metrics.filter((m) => m.node === 'p2')
-      assert.deepEqual(crashed.map((m) => m.skipReason), [undefined, undefined, 'crashed', 'crashed', 'crashed'])
+      assert.deepEqual(crashed.map((m) => m.skipReason), [undefined, undefined, 'crashed', 'crashed', 'crashed', 'crashed'])
       assert.equal(run.summaries.get('p2')?.bytesSent, 2 * 2 * (20 + 6 + 2 + 16))
     })
   }
