@@ -140,6 +140,9 @@ export interface EngineSummary {
   nonFiniteMixes: number
   /** Rounds skipped to catch up with neighbours far ahead (after a pause). */
   skippedBehind: number
+  /** Checkpoints that could not be written (full disk, lost permissions), and the last reason. */
+  checkpointFailures: number
+  checkpointError?: string
   sendFailures: number
   bytesSent: number
   rejected: Partial<Record<FrameRejection, number>>
@@ -297,6 +300,7 @@ export class RoundEngine {
       mixes: { ok: 0, degraded: 0, skipped: 0 },
       nonFiniteMixes: 0,
       skippedBehind: 0,
+      checkpointFailures: 0,
       sendFailures: 0,
       bytesSent: 0,
       rejected: {}
@@ -748,7 +752,12 @@ export class RoundEngine {
     const { momentum, step } = learner.optimizerState()
     // saveCheckpoint encodes its data before its first await: what is written is this round's state.
     this.writing = saveCheckpoint(checkpointDir, { round: t, params: learner.getParams(), momentum, step, meta: { node: self, rule: this.rule.name } })
-      .catch((error: Error) => { log.error('%s: round %d: checkpoint not written: %s', self, t, error.message) })
+      .catch((error: Error) => {
+        // Counted and reported, not only logged: a run that cannot checkpoint cannot resume.
+        this.summary.checkpointFailures++
+        this.summary.checkpointError = `round ${t}: ${error.message}`
+        log.error('%s: round %d: checkpoint not written: %s', self, t, error.message)
+      })
   }
 }
 

@@ -293,7 +293,9 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
           ...(summary.testLoss === undefined ? {} : { testLoss: summary.testLoss }),
           rejected: { ...exchange.rejections() },
           rejectedFrom: { ...exchange.rejectionsBySender() },
-          skippedBehind: summary.skippedBehind
+          skippedBehind: summary.skippedBehind,
+          checkpointFailures: summary.checkpointFailures,
+          ...(summary.checkpointError === undefined ? {} : { checkpointError: summary.checkpointError })
         }
       } finally {
         await metricsLog.close()

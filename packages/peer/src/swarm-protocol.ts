@@ -28,6 +28,9 @@ export interface PeerFinal {
   rejectedFrom: Record<string, number>
   /** Rounds skipped to catch up after a pause. */
   skippedBehind: number
+  /** Checkpoints that could not be written, and the last reason. */
+  checkpointFailures: number
+  checkpointError?: string
 }
 
 export type FromWorker =

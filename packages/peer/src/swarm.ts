@@ -445,6 +445,7 @@ export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult>
       byzantine: plan.byzantine,
       overrun: plan.overrun,
       delivery: delivery(),
+      checkpointFailures: finals.reduce((a, p) => a + p.checkpointFailures, 0),
       startRound,
       roundsCompleted: rounds.length,
       interrupted,

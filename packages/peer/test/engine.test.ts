@@ -210,6 +210,21 @@ describe('round engine: checkpoints and loss-aware rules', () => {
     assert.deepEqual(second.metrics.filter((m) => m.node === 'p0').map((m) => m.round), [4, 5, 6, 7])
   })
 
+  test('a checkpoint that cannot be written is counted with its reason, and the rounds go on', async () => {
+    const { mkdirSync } = await import('node:fs')
+    // A directory where the temporary checkpoint file must go: every write fails, as on a full disk.
+    const blocked = join(scratch, 'unwritable')
+    mkdirSync(join(blocked, 'checkpoint.bin.tmp'), { recursive: true })
+    const engine = new RoundEngine({
+      self: 'a', neighbours: [], transport: createMemoryHub({ dimension: 2 }).transport('a'), learner: createQuadraticLearner({ target: Float32Array.of(1, 2) }),
+      rule: 'mean', tolerance: { kind: 'global', f: 0 }, localSteps: 1, roundTimeoutMs: 1000, rounds: 3, checkpointDir: blocked
+    })
+    const summary = await engine.run()
+    assert.equal(summary.rounds, 3)
+    assert.equal(summary.checkpointFailures, 3)
+    assert.match(summary.checkpointError ?? '', /^round 2: /)
+  })
+
   test('checkpoints are written behind the rounds, yet the last round is on disk when run() returns', async () => {
     const hub = createMemoryHub({ dimension: 3 })
     const dirs = { a: join(scratch, 'behind-a'), b: join(scratch, 'behind-b') }

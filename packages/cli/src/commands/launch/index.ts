@@ -233,6 +233,12 @@ export const launchCommand = defineCommand({
         io.stdout(`${result.interrupted ? 'stopped' : 'finished'} after ${result.rounds.length === 0 ? 0 : result.rounds[result.rounds.length - 1].round + 1} rounds in ${(result.wallMs / 1000).toFixed(1)} s\n`)
         if (final !== undefined) io.stdout(`honest accuracy at round ${final.round + 1}: mean ${(100 * (final.accuracy ?? 0)).toFixed(2)}%, min ${(100 * (final.minAccuracy ?? 0)).toFixed(2)}%\n`)
         io.stdout(formatDelivery(result.delivery))
+        const unsaved = result.peers.filter((p) => p.checkpointFailures > 0)
+        if (unsaved.length > 0) {
+          io.stdout(`warning: ${unsaved.reduce((a, p) => a + p.checkpointFailures, 0)} checkpoints could not be written ` +
+            `(${unsaved.slice(0, 3).map((p) => `${p.id}, ${p.checkpointError ?? 'unknown error'}`).join('; ')}${unsaved.length > 3 ? '; …' : ''}): ` +
+            'a resume would start from older rounds\n')
+        }
         io.stdout(`results: ${join(runDir, 'summary.json')}, ${join(runDir, 'rounds.jsonl')}, ${join(runDir, 'peers')}/<id>/metrics.jsonl\n`)
       }
     } finally {
