@@ -153,12 +153,24 @@ export function randomRegular (n: number, k: number, seed = 0): Graph {
   if (k >= n) fail('k', `expected k < n for a random regular graph, got k = ${k}, n = ${n}`)
   if ((n * k) % 2 !== 0) fail('k', `n·k must be even for a k-regular graph, got n = ${n}, k = ${k}`)
   const rng = createRng(seed)
+  // A dense regular graph is the complement of a sparse one (n − 1 − k regular): drawing that is
+  // fast where pairing k stubs per node would grind (k ≈ n) or fail.
+  const dense = k > (n - 1) / 2
   for (let attempt = 0; attempt < 100; attempt++) {
-    const edges = drawPairing(n, k, rng)
-    if (edges !== undefined && connectedComponents(edges.graph()).count === 1) return edges.graph()
+    const drawn = drawPairing(n, dense ? n - 1 - k : k, rng)
+    if (drawn === undefined) continue
+    const graph = dense ? complement(drawn, n).graph() : drawn.graph()
+    if (connectedComponents(graph).count === 1) return graph
   }
   return fail('k', `could not draw a connected simple ${k}-regular graph on ${n} nodes in 100 attempts` +
     (k === 2 ? ' (2-regular graphs are unions of cycles: use a ring)' : ''))
+}
+
+/** Every pair of distinct nodes that `edges` does not join. */
+function complement (edges: EdgeSet, n: number): EdgeSet {
+  const out = new EdgeSet(n)
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (!edges.has(i, j)) out.add(i, j)
+  return out
 }
 
 function drawPairing (n: number, k: number, rng: Rng): EdgeSet | undefined {

@@ -101,7 +101,8 @@ describe('random generators', () => {
   })
 
   test('random regular: every degree k, simple, connected, seeded', () => {
-    for (const [n, k] of [[100, 6], [51, 4], [20, 5], [64, 3]]) {
+    // Dense ones (k > (n − 1)/2) are complements of sparse ones, k = n − 1 the complete graph.
+    for (const [n, k] of [[100, 6], [51, 4], [20, 5], [64, 3], [100, 80], [400, 397], [12, 11], [30, 16]]) {
       const g = randomRegular(n, k, 3)
       assertSimple(g)
       assert.ok(degrees(g).every((d) => d === k), `${n}, ${k}`)
