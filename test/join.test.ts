@@ -4,12 +4,12 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { launchSwarm, loadCheckpoint, planSwarm, PROTOCOL_VERSION } from '@murmur/peer'
 import type { Topology } from '@murmur/topology'
+import { tempDir } from '../packages/peer/test/helpers/temp.ts'
 
 const MURMUR = fileURLToPath(new URL('../packages/cli/bin/murmur.ts', import.meta.url))
 
@@ -60,7 +60,7 @@ function squaredDistance (a: Float32Array, b: Float64Array): number {
 
 describe('murmur join', () => {
   test('a separate process joins a running 6-peer swarm, gets neighbours both ways and converges to the swarm', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'murmur-join-'))
+    const dir = tempDir('join')
     const plan = planSwarm({
       topology: ring6(),
       task: { dataset: 'mnist', model: 'logistic', samplesPerNode: 400, testSize: 500, seed: 1 },
@@ -143,14 +143,14 @@ describe('murmur join', () => {
 
   test('an unreachable bootstrap fails with a clear message after the connect timeout', async () => {
     const started = Date.now()
-    const run = await murmur(['join', '--bootstrap', '/ip4/127.0.0.1/tcp/9/p2p/12D3KooWKWnWEpN9Lsp7Nn4VDwH5wJT2KSR1taGRcnBGiaLJ1tAb', '--connect-timeout', '2', '--run-dir', mkdtempSync(join(tmpdir(), 'murmur-join-'))])
+    const run = await murmur(['join', '--bootstrap', '/ip4/127.0.0.1/tcp/9/p2p/12D3KooWKWnWEpN9Lsp7Nn4VDwH5wJT2KSR1taGRcnBGiaLJ1tAb', '--connect-timeout', '2', '--run-dir', tempDir('join')])
     assert.notEqual(run.code, 0)
     assert.match(run.stderr, /could not reach a bootstrap peer within 2 s/)
     assert.ok(Date.now() - started < 30_000)
   })
 
   test('a bootstrap address without a PeerId is a usage error', async () => {
-    const run = await murmur(['join', '--bootstrap', '/ip4/127.0.0.1/tcp/9', '--run-dir', mkdtempSync(join(tmpdir(), 'murmur-join-'))])
+    const run = await murmur(['join', '--bootstrap', '/ip4/127.0.0.1/tcp/9', '--run-dir', tempDir('join')])
     assert.notEqual(run.code, 0)
     assert.match(run.stderr, /not a peer multiaddr/)
   })

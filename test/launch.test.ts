@@ -3,12 +3,12 @@
 
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { launchSwarm, planSwarm, type SwarmOptions } from '@murmur/peer'
 import type { Topology } from '@murmur/topology'
 import { main } from '@murmur/cli'
+import { tempDir } from '../packages/peer/test/helpers/temp.ts'
 
 /** Eight peers, each joined to the two nearest on either side (circulant C8(1, 2)): degree 4, so f = 1 fits every robust rule here. */
 function circulant8 (): Topology {
@@ -40,7 +40,7 @@ function request (overrides: Partial<SwarmOptions>): SwarmOptions {
   }
 }
 
-const runDir = (): string => mkdtempSync(join(tmpdir(), 'murmur-launch-'))
+const runDir = (): string => tempDir('launch')
 
 function captureIo (): { io: { stdout: (t: string) => void, stderr: (t: string) => void }, out: () => string, err: () => string } {
   let out = ''

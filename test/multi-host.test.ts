@@ -4,10 +4,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { tempDir } from '../packages/peer/test/helpers/temp.ts'
 
 const MURMUR = fileURLToPath(new URL('../packages/cli/bin/murmur.ts', import.meta.url))
 
@@ -30,7 +30,7 @@ async function waitForFile (path: string, timeoutMs: number): Promise<string> {
 }
 
 test('a ring of 6 split over two hosts trains as one swarm, across the hosts\' edges', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'murmur-hosts-'))
+  const dir = tempDir('hosts')
   const topology = join(dir, 'ring-6.json')
   const nodes = Array.from({ length: 6 }, (_, i) => ({ id: `p${i}` }))
   writeFileSync(topology, JSON.stringify({ name: 'ring-6', nodes, edges: nodes.map((n, i) => [n.id, `p${(i + 1) % 6}`]) }))

@@ -209,6 +209,8 @@ const utf8Length = (text: string): number => new TextEncoder().encode(text).leng
 
 interface Exchange {
   received: Map<string, Float32Array>
+  /** Neighbours waited for only briefly (see awaited). */
+  silent?: string[]
 }
 
 /** A round that ends this long (or a whole deadline, if longer) past its deadline was stalled, ms. */
@@ -485,6 +487,7 @@ export class RoundEngine {
       mix,
       ...(skipReason === undefined ? {} : { skipReason }),
       deadlineMs: waitMs,
+      ...(exchange.silent === undefined ? {} : { silent: exchange.silent }),
       bytesSent: 0,
       sendFailures: 0,
       rejected: { ...options.transport.rejections() },
@@ -599,7 +602,7 @@ export class RoundEngine {
     if (outcome === ABORTED) return ABORTED
     this.noteMisses(neighbours, outcome[1])
     this.lastComplete = wait.every((id) => outcome[1].has(id))
-    return { received: outcome[1] }
+    return { received: outcome[1], ...(also.length === 0 ? {} : { silent: also }) }
   }
 
   private async rawExchange (t: number, half: Float32Array, deadline: number): Promise<Exchange | typeof ABORTED> {

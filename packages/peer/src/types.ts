@@ -126,6 +126,8 @@ export interface RoundMetrics {
   skipReason?: 'shortfall' | 'rule-error' | 'non-finite' | 'crashed' | 'behind'
   /** How long this round waited at most for the neighbours' models, ms (it adapts; 0 when skipped). */
   deadlineMs: number
+  /** Neighbours judged silent this round: waited for only up to the deadline's floor (absent when none). */
+  silent?: string[]
   bytesSent: number
   sendFailures: number
   /** Frames refused so far, by reason. */

@@ -4,9 +4,6 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer, type Server, type Socket } from 'node:net'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import * as lp from 'it-length-prefixed'
@@ -17,6 +14,7 @@ import { encodeFrame, maxFrameBytes, type FrameRejection } from '../src/frame.ts
 import { loadOrCreateIdentity } from '../src/identity.ts'
 import type { MurmurNode } from '../src/node.ts'
 import { addressBook, sleep, startNode, until, varint, writeRaw } from './helpers/net.ts'
+import { tempDir } from './helpers/temp.ts'
 
 const D = 64
 const SWARM = 'test-swarm'
@@ -256,7 +254,7 @@ describe('sending to a neighbour that cannot be reached', () => {
 
   test('rejects for an unknown neighbour, a stopped one, and one that never answers (within the send timeout)', async () => {
     const port = (silent.address() as { port: number }).port
-    const silentId = peerIdFromPrivateKey(await loadOrCreateIdentity(mkdtempSync(join(tmpdir(), 'murmur-mute-'))))
+    const silentId = peerIdFromPrivateKey(await loadOrCreateIdentity(tempDir('mute')))
     const goneBook = addressBook({ gone })
     await gone.stop()
     const exchange = createModelExchange(node, {

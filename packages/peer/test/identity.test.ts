@@ -2,14 +2,14 @@
 
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { IDENTITY_FILE, loadOrCreateIdentity } from '../src/identity.ts'
+import { tempDir } from './helpers/temp.ts'
 
-const freshDir = (): string => mkdtempSync(join(tmpdir(), 'murmur-identity-'))
+const freshDir = (): string => tempDir('identity')
 
 describe('identity', () => {
   test('is an Ed25519 key created with mode 0600 in a 0700 directory, and nothing else is left there', async () => {

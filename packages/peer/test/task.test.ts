@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { ClassificationDataset, RegressionDataset } from '@murmur/learn'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Topology } from '@murmur/topology'
 import { planSwarm, SwarmConfigError, type SwarmOptions } from '../src/swarm-plan.ts'
 import { checkTaskFits, loadJoinerData, loadNodeData, TaskConfigError, validateTaskConfig, type TaskConfig } from '../src/task.ts'
+import { tempDir } from './helpers/temp.ts'
 
 /** Rows of a dataset as strings, to compare sample sets. */
 function rows (data: ClassificationDataset): string[] {
@@ -101,7 +101,7 @@ describe('loadJoinerData', () => {
   const task: TaskConfig = { dataset: 'mnist', model: 'logistic', samplesPerNode: 200, testSize: 100, heldOutSize: 4, seed: 3 }
 
   test('a CSV of the model\'s width trains on its rows and tests on the swarm\'s test subset', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'murmur-csv-'))
+    const dir = tempDir('csv')
     const rows = Array.from({ length: 10 }, (_, r) => [...Array.from({ length: 784 }, (_, k) => ((r + k) % 7) / 7), r % 10].join(','))
     writeFileSync(join(dir, 'mine.csv'), rows.join('\n') + '\n')
     const data = await loadJoinerData(task, 4, { kind: 'csv', path: join(dir, 'mine.csv') })
@@ -114,7 +114,7 @@ describe('loadJoinerData', () => {
   })
 
   test('a CSV of the wrong width is refused, naming the file and both widths', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'murmur-csv-'))
+    const dir = tempDir('csv')
     writeFileSync(join(dir, 'narrow.csv'), '0.1,0.2,1\n0.3,0.4,0\n')
     await assert.rejects(loadJoinerData(task, 4, { kind: 'csv', path: join(dir, 'narrow.csv') }), /narrow\.csv has 2 feature columns, the swarm's logistic model takes 784/)
   })

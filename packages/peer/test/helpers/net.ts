@@ -1,17 +1,15 @@
 // Real libp2p nodes on 127.0.0.1 for the network tests, and a way to write arbitrary bytes on a
 // protocol stream (cut short, reset or stalled) as a misbehaving remote would.
 
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { PeerId } from '@libp2p/interface'
 import { loadOrCreateIdentity } from '../../src/identity.ts'
 import { createMurmurNode, type MurmurNode } from '../../src/node.ts'
 import type { AddressBook } from '../../src/exchange.ts'
+import { tempDir } from './temp.ts'
 
 /** A started node with a fresh identity in a temporary state directory. */
 export async function startNode (tag: string): Promise<MurmurNode> {
-  const privateKey = await loadOrCreateIdentity(mkdtempSync(join(tmpdir(), `murmur-${tag}-`)))
+  const privateKey = await loadOrCreateIdentity(tempDir(tag))
   return await createMurmurNode({ privateKey })
 }
 
