@@ -238,13 +238,12 @@ export class RoundEngine {
   private sent = { bytes: 0, failures: 0 }
   /** Rounds in a row each neighbour's model did not arrive in time. */
   private readonly missedInRow = new Map<string, number>()
-  /** The neighbours the last round waited for in full (the deadline learns from them only), and whether all of them delivered. */
-  private lastAwaited: ReadonlySet<string> | undefined
-  private lastComplete = true
-  /** The last round ended far past its deadline: the process was paused or starved (see STALL_MS). */
-  private stalled = false
-  /** When the previous round started collecting: a neighbour heard of since is not silent. */
-  private collectStarts: [number, number] = [0, 0]
+  /**
+   * What the next round needs of the last one: the neighbours it waited for in full (the
+   * deadline learns from them only), whether all of them delivered, and whether it ended far past
+   * its deadline (the process was paused or starved, see STALL_MS).
+   */
+  private last: { awaited?: ReadonlySet<string>, complete: boolean, stalled: boolean } = { complete: true, stalled: false }
   /** A model attacker's last pool of honest models: used when this round's has nothing yet. */
   private lastPool = new Map<string, Float32Array>()
 
@@ -321,7 +320,7 @@ export class RoundEngine {
         summary.interrupted = true
         break
       }
-      if (this.stalled) {
+      if (this.last.stalled) {
         // This process was stopped or starved past the deadline: let what queued up on the
         // network come in before judging where the neighbours are.
         const waited = await unlessAborted(sleep(Math.min(this.deadline.floorMs, 1000), options.signal), options.signal)
@@ -441,7 +440,7 @@ export class RoundEngine {
     const { learner, behaviour } = options
     const began = performance.now()
     // A stalled round's arrival times measure the stall, not the neighbours.
-    if (!this.stalled) this.deadline.observe(options.transport.lastTiming(), this.lastAwaited, this.lastComplete)
+    if (!this.last.stalled) this.deadline.observe(options.transport.lastTiming(), this.last.awaited, this.last.complete)
     const waitMs = this.deadline.ms
     if (behaviour?.kind === 'crash' && t >= behaviour.fromRound) return await this.silentRound(t, began, waitMs)
 
@@ -456,7 +455,7 @@ export class RoundEngine {
     else if (behaviour?.kind === 'raw') exchange = await this.rawExchange(t, half, deadline)
     else exchange = await this.honestExchange(t, half, deadline, view.ids)
     if (exchange === ABORTED) return undefined
-    this.stalled = Date.now() - deadline > Math.max(STALL_MS, waitMs)
+    this.last.stalled = Date.now() - deadline > Math.max(STALL_MS, waitMs)
     if (behaviour === undefined) options.neighbourSet?.observe(t, exchange.received)
     const communicated = performance.now()
 
@@ -576,7 +575,8 @@ export class RoundEngine {
   private awaited (neighbours: readonly string[]): { wait: string[], also: string[] } {
     const wait: string[] = []
     const also: string[] = []
-    const quietSince = this.collectStarts[0]
+    // Silent since the previous round began: nothing at all heard while it was collected.
+    const quietSince = this.options.transport.lastTiming()?.startedAt ?? 0
     for (const id of neighbours) {
       const silent = (this.missedInRow.get(id) ?? 0) >= 2 && this.options.transport.lastHeard(id) < quietSince
       if (silent) also.push(id)
@@ -591,17 +591,17 @@ export class RoundEngine {
 
   private async honestExchange (t: number, half: Float32Array, deadline: number, neighbours: readonly string[]): Promise<Exchange | typeof ABORTED> {
     const { transport, signal } = this.options
-    this.collectStarts = [this.collectStarts[1], Date.now()]
     const { wait, also } = this.awaited(neighbours)
-    this.lastAwaited = new Set(wait)
+    const awaited = new Set(wait)
+    this.last.awaited = awaited
     const graceUntil = Math.min(deadline, Date.now() + this.deadline.floorMs)
     const outcome = await unlessAborted(Promise.all([
-      this.sendAll(t, neighbours.map((id) => [id, half] as const), deadline, this.lastAwaited),
+      this.sendAll(t, neighbours.map((id) => [id, half] as const), deadline, awaited),
       transport.collect(t, wait, deadline, signal, also, graceUntil)
     ]), signal)
     if (outcome === ABORTED) return ABORTED
     this.noteMisses(neighbours, outcome[1])
-    this.lastComplete = wait.every((id) => outcome[1].has(id))
+    this.last.complete = wait.every((id) => outcome[1].has(id))
     return { received: outcome[1], ...(also.length === 0 ? {} : { silent: also }) }
   }
 

@@ -23,6 +23,8 @@ export type Reason = FrameRejection
 /** When the models of the last collected round arrived, relative to the start of its collection. */
 export interface RoundTiming {
   round: number
+  /** When its collection started, ms since the epoch. */
+  startedAt: number
   /** Sender → ms from the start of the collection to the model's arrival (0 if it was there first). */
   arrivals: ReadonlyMap<string, number>
   /** Models of that round that arrived after it was collected: sender → ms after its start. */
@@ -199,7 +201,7 @@ export class Inbox {
   /** Arrival times of the last collected round (see RoundTiming). */
   lastTiming (): RoundTiming | undefined {
     const t = this.timing
-    return t === undefined ? undefined : { round: t.round, arrivals: t.arrivals, late: t.late }
+    return t === undefined ? undefined : { round: t.round, startedAt: t.startedAt, arrivals: t.arrivals, late: t.late }
   }
 
   /**

@@ -15,6 +15,7 @@ import type { ModelTransport, RoundMetrics } from '../src/types.ts'
 
 const timing = (round: number, arrivals: number[], late: number[] = []): RoundTiming => ({
   round,
+  startedAt: 0,
   arrivals: new Map(arrivals.map((ms, k) => [`a${k}`, ms])),
   late: new Map(late.map((ms, k) => [`l${k}`, ms]))
 })
@@ -234,7 +235,7 @@ describe('round engine: a stalled round', () => {
         const got = await inner.collect(round, from, deadline, signal, also, alsoUntil)
         if (round === 4) {
           await new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now()) + 2200))
-          stalledTiming = { round: 4, arrivals: new Map([['p1', 40_000]]), late: new Map() }
+          stalledTiming = { round: 4, startedAt: 0, arrivals: new Map([['p1', 40_000]]), late: new Map() }
         }
         return got
       },
