@@ -3,9 +3,9 @@
 // dead neighbour every round waits the whole of it. So the deadline follows the arrival times
 // the node observes, a multiple of their recent 90th percentile, between a floor and the
 // configured timeout. Only rounds in which every awaited model arrived count, plus models that
-// came after their round's deadline (how the node learns it waited too little): while a
-// neighbour is missing, rounds end at the deadline and the others' arrivals are skewed by that
-// very wait; learning from them would stretch the deadline without end.
+// came after their round's deadline, even rounds later (how the node learns it waited too
+// little): while a neighbour is missing, rounds end at the deadline and the others' arrivals are
+// skewed by that very wait; learning from them would stretch the deadline without end.
 
 import { quantile } from '@murmur/robust'
 import type { RoundTiming } from './inbox.ts'
@@ -32,8 +32,9 @@ export class AdaptiveDeadline {
   private readonly window: number
   private readonly warmup: number
   /** Per observed round: ms from the start of collecting to its slowest model's arrival. */
-  private readonly slowest: number[] = []
-  private lastObserved = -1
+  private readonly slowest = new Map<number, number>()
+  /** Rounds never to learn from (the process was stalled in them). */
+  private readonly ignored = new Set<number>()
 
   constructor (options: AdaptiveDeadlineOptions) {
     const { capMs } = options
@@ -50,25 +51,45 @@ export class AdaptiveDeadline {
   }
 
   /**
-   * Takes in a collected round's arrival times (each round once; a round where nothing arrived
-   * adds nothing). With `from`, only those senders count: the neighbours the round waited for;
-   * of a round where one of them was missing (`complete` false) only the late arrivals count.
+   * Takes in collected rounds' arrival times; call it with the same rounds again as their late
+   * models come in. Of a round, only the senders it waited for in full count, and of a round where
+   * one of them was missing only the late arrivals. A round where nothing arrived adds nothing.
    */
-  observe (timing: RoundTiming | undefined, from?: ReadonlySet<string>, complete = true): void {
-    if (timing === undefined || timing.round <= this.lastObserved) return
-    let slowest = -1
-    if (complete) for (const [id, ms] of timing.arrivals) if (ms > slowest && from?.has(id) !== false) slowest = ms
-    for (const [id, ms] of timing.late) if (ms > slowest && from?.has(id) !== false) slowest = ms
-    if (slowest < 0) return
-    this.lastObserved = timing.round
-    this.slowest.push(slowest)
-    if (this.slowest.length > this.window) this.slowest.shift()
+  observe (timings: readonly RoundTiming[]): void {
+    for (const timing of timings) {
+      if (this.ignored.has(timing.round)) continue
+      let late = -1
+      for (const ms of timing.late.values()) late = Math.max(late, ms)
+      const seen = this.slowest.get(timing.round)
+      if (seen !== undefined) {
+        // Arrivals in time do not change once collected; only a late model can raise a round.
+        if (late > seen) this.slowest.set(timing.round, late)
+        continue
+      }
+      let slowest = late
+      if (timing.complete) for (const [id, ms] of timing.arrivals) if (ms > slowest && timing.awaited.has(id)) slowest = ms
+      if (slowest < 0 || this.tooOld(timing.round)) continue
+      this.slowest.set(timing.round, slowest)
+      if (this.slowest.size > this.window) this.slowest.delete(Math.min(...this.slowest.keys()))
+    }
+  }
+
+  /** Never learns from `round` (the process was stalled in it: its arrival times measure the stall). */
+  ignore (round: number): void {
+    this.slowest.delete(round)
+    this.ignored.add(round)
+    if (this.ignored.size > this.window) this.ignored.delete(Math.min(...this.ignored))
+  }
+
+  /** A round older than every kept one once the window is full. */
+  private tooOld (round: number): boolean {
+    return this.slowest.size >= this.window && round < Math.min(...this.slowest.keys())
   }
 
   /** The wait for the next round, ms. */
   get ms (): number {
-    if (this.slowest.length < this.warmup) return this.capMs
-    const wanted = this.factor * quantile(this.slowest, 0.9)
+    if (this.slowest.size < this.warmup) return this.capMs
+    const wanted = this.factor * quantile([...this.slowest.values()], 0.9)
     return Math.round(Math.min(this.capMs, Math.max(this.floorMs, wanted)))
   }
 }

@@ -243,7 +243,8 @@ export class RoundEngine {
    * deadline learns from them only), whether all of them delivered, and whether it ended far past
    * its deadline (the process was paused or starved, see STALL_MS).
    */
-  private last: { awaited?: ReadonlySet<string>, complete: boolean, stalled: boolean } = { complete: true, stalled: false }
+  /** The last round ended far past its deadline (the process was paused or starved). */
+  private stalled = false
   /** A model attacker's last pool of honest models: used when this round's has nothing yet. */
   private lastPool = new Map<string, Float32Array>()
 
@@ -320,7 +321,7 @@ export class RoundEngine {
         summary.interrupted = true
         break
       }
-      if (this.last.stalled) {
+      if (this.stalled) {
         // This process was stopped or starved past the deadline: let what queued up on the
         // network come in before judging where the neighbours are.
         const waited = await unlessAborted(sleep(Math.min(this.deadline.floorMs, 1000), options.signal), options.signal)
@@ -439,8 +440,7 @@ export class RoundEngine {
     const { options } = this
     const { learner, behaviour } = options
     const began = performance.now()
-    // A stalled round's arrival times measure the stall, not the neighbours.
-    if (!this.last.stalled) this.deadline.observe(options.transport.lastTiming(), this.last.awaited, this.last.complete)
+    this.deadline.observe(options.transport.timings())
     const waitMs = this.deadline.ms
     if (behaviour?.kind === 'crash' && t >= behaviour.fromRound) return await this.silentRound(t, began, waitMs)
 
@@ -455,7 +455,9 @@ export class RoundEngine {
     else if (behaviour?.kind === 'raw') exchange = await this.rawExchange(t, half, deadline)
     else exchange = await this.honestExchange(t, half, deadline, view.ids)
     if (exchange === ABORTED) return undefined
-    this.last.stalled = Date.now() - deadline > Math.max(STALL_MS, waitMs)
+    this.stalled = Date.now() - deadline > Math.max(STALL_MS, waitMs)
+    // A stalled round's arrival times measure the stall, not the neighbours.
+    if (this.stalled) this.deadline.ignore(t)
     if (behaviour === undefined) options.neighbourSet?.observe(t, exchange.received)
     const communicated = performance.now()
 
@@ -576,7 +578,7 @@ export class RoundEngine {
     const wait: string[] = []
     const also: string[] = []
     // Silent since the previous round began: nothing at all heard while it was collected.
-    const quietSince = this.options.transport.lastTiming()?.startedAt ?? 0
+    const quietSince = this.options.transport.timings().at(-1)?.startedAt ?? 0
     for (const id of neighbours) {
       const silent = (this.missedInRow.get(id) ?? 0) >= 2 && this.options.transport.lastHeard(id) < quietSince
       if (silent) also.push(id)
@@ -593,7 +595,6 @@ export class RoundEngine {
     const { transport, signal } = this.options
     const { wait, also } = this.awaited(neighbours)
     const awaited = new Set(wait)
-    this.last.awaited = awaited
     const graceUntil = Math.min(deadline, Date.now() + this.deadline.floorMs)
     const outcome = await unlessAborted(Promise.all([
       this.sendAll(t, neighbours.map((id) => [id, half] as const), deadline, awaited),
@@ -601,7 +602,6 @@ export class RoundEngine {
     ]), signal)
     if (outcome === ABORTED) return ABORTED
     this.noteMisses(neighbours, outcome[1])
-    this.last.complete = wait.every((id) => outcome[1].has(id))
     return { received: outcome[1], ...(also.length === 0 ? {} : { silent: also }) }
   }
 

@@ -237,7 +237,7 @@ export function createModelExchange (node: MurmurNode, options: ExchangeOptions)
     collect: async (round, from, deadline, signal, also, alsoUntil) => await inbox.collect(round, from, deadline, signal, also, alsoUntil),
     rejections: () => inbox.rejections(),
     rejectionsBySender: () => inbox.rejectionsBySender(),
-    lastTiming: () => inbox.lastTiming(),
+    timings: () => inbox.timings(),
     frontier: (from, quorum) => inbox.frontier(from, quorum),
     lastHeard: (id) => inbox.lastHeard(id),
     startAt: (round) => { inbox.advance(round) },

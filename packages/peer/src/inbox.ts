@@ -20,16 +20,27 @@ export interface InboxConfig {
 /** Rejection reasons the hub counts beyond the codec's (spoofed sender id, second frame of a round). */
 export type Reason = FrameRejection
 
-/** When the models of the last collected round arrived, relative to the start of its collection. */
+/** When the models of a collected round arrived, relative to the start of its collection. */
 export interface RoundTiming {
   round: number
   /** When its collection started, ms since the epoch. */
   startedAt: number
+  /** The senders it waited for in full (not those waited for only briefly). */
+  awaited: ReadonlySet<string>
+  /** Whether every awaited model was there when it ended. */
+  complete: boolean
   /** Sender → ms from the start of the collection to the model's arrival (0 if it was there first). */
   arrivals: ReadonlyMap<string, number>
-  /** Models of that round that arrived after it was collected: sender → ms after its start. */
+  /**
+   * Awaited models of that round that arrived after it was collected, however many rounds later:
+   * sender → ms after its start. (A neighbour one round behind delivers while the next round is
+   * being collected; that is how the node learns it waits too little.)
+   */
   late: ReadonlyMap<string, number>
 }
+
+/** Collected rounds whose timing is kept, so late models still count towards their own round. */
+const TIMINGS_KEPT = 4
 
 interface Waiter {
   round: number
@@ -65,7 +76,7 @@ export class Inbox {
   /** The latest round each sender sent a valid frame for, and when its last valid frame came. */
   private readonly latest = new Map<string, number>()
   private readonly heardAt = new Map<string, number>()
-  private timing: { round: number, startedAt: number, arrivals: Map<string, number>, late: Map<string, number> } | undefined
+  private readonly recent: Array<RoundTiming & { late: Map<string, number> }> = []
   private readonly hub: InboxConfig
 
   constructor (hub: InboxConfig) {
@@ -98,8 +109,8 @@ export class Inbox {
     this.latest.set(from, Math.max(this.latest.get(from) ?? 0, frame.round))
     this.heardAt.set(from, now)
     if (frame.round < this.floor) {
-      const t = this.timing
-      if (t !== undefined && t.round === frame.round && !t.arrivals.has(from)) t.late.set(from, now - t.startedAt)
+      const t = this.recent.find((timing) => timing.round === frame.round)
+      if (t !== undefined && t.awaited.has(from) && !t.arrivals.has(from) && !t.late.has(from)) t.late.set(from, now - t.startedAt)
       this.count('stale-round', `frame for round ${frame.round}, expected ≥ ${this.floor}`, from)
       return
     }
@@ -198,10 +209,9 @@ export class Inbox {
     return Object.fromEntries(this.rejectedFrom)
   }
 
-  /** Arrival times of the last collected round (see RoundTiming). */
-  lastTiming (): RoundTiming | undefined {
-    const t = this.timing
-    return t === undefined ? undefined : { round: t.round, startedAt: t.startedAt, arrivals: t.arrivals, late: t.late }
+  /** Arrival times of the last few collected rounds, oldest first (see RoundTiming). */
+  timings (): readonly RoundTiming[] {
+    return this.recent
   }
 
   /**
@@ -240,7 +250,9 @@ export class Inbox {
       models.set(id, item.params)
       arrivals.set(id, Math.max(0, item.at - w.startedAt))
     }
-    this.timing = { round: w.round, startedAt: w.startedAt, arrivals, late: new Map() }
+    const awaited = new Set(w.from)
+    this.recent.push({ round: w.round, startedAt: w.startedAt, awaited, complete: w.from.every((id) => models.has(id)), arrivals, late: new Map() })
+    if (this.recent.length > TIMINGS_KEPT) this.recent.shift()
     // The round is done: its late frames are stale from now on.
     if (w.round >= this.floor) this.advance(w.round + 1)
     w.resolve(models)

@@ -116,7 +116,7 @@ export function createMemoryHub (options: MemoryHubOptions): MemoryHub {
       collect: async (round, from, deadline, signal, also, alsoUntil) => await box.collect(round, from, deadline, signal, also, alsoUntil),
       rejections: () => box.rejections(),
       rejectionsBySender: () => box.rejectionsBySender(),
-      lastTiming: () => box.lastTiming(),
+      timings: () => box.timings(),
       frontier: (from, quorum) => box.frontier(from, quorum),
       lastHeard: (id) => box.lastHeard(id),
       startAt: (round) => { box.advance(round) },

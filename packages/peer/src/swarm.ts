@@ -281,6 +281,9 @@ export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult>
 
   const summarize = (round: number, entry: Pending): RoundSummary => {
     const h = entry.metrics.filter((m) => honestSet.has(m.node)).sort((a, b) => a.node.localeCompare(b.node, 'en', { numeric: true }))
+    // Timings describe the rounds that ran, not those a paused peer skipped to catch up.
+    const ranAll = h.filter((m) => m.skipReason !== 'behind')
+    const ran = ranAll.length > 0 ? ranAll : h
     const isolatedBefore = ledger.isolatedPeerRounds
     for (const m of h) ledger.observe(m, neighboursOf.get(m.node) ?? [])
     const { live, edges } = ledger.live()
@@ -293,10 +296,10 @@ export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult>
       ...(accuracies.length > 0 && lastAccuracy !== undefined ? { accuracy: lastAccuracy.accuracy, minAccuracy: lastAccuracy.min } : {}),
       consensusDistance: consensusDistance([...entry.params.values()]),
       trainLoss: h.reduce((a, m) => a + m.trainLoss, 0) / Math.max(1, h.length),
-      roundMs: median(h.map((m) => m.roundMs)),
-      computeMs: median(h.map((m) => m.computeMs)),
-      communicateMs: median(h.map((m) => m.communicateMs)),
-      aggregateMs: median(h.map((m) => m.aggregateMs)),
+      roundMs: median(ran.map((m) => m.roundMs)),
+      computeMs: median(ran.map((m) => m.computeMs)),
+      communicateMs: median(ran.map((m) => m.communicateMs)),
+      aggregateMs: median(ran.map((m) => m.aggregateMs)),
       degraded: h.filter((m) => m.mix === 'degraded').length,
       skipped: h.filter((m) => m.mix === 'skipped').length,
       rejected: h.reduce((a, m) => a + Object.values(m.rejected).reduce((s, c) => s + (c ?? 0), 0), 0),
@@ -304,7 +307,7 @@ export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult>
       edgesLive: live,
       edges,
       isolated: ledger.isolatedPeerRounds - isolatedBefore,
-      deadlineMs: median(h.map((m) => m.deadlineMs))
+      deadlineMs: median(ran.map((m) => m.deadlineMs))
     }
   }
 

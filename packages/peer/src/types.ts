@@ -29,8 +29,8 @@ export interface ModelTransport {
   rejections: () => Readonly<Partial<Record<FrameRejection, number>>>
   /** Frames refused so far, by sending node (who delivered something the checks refused). */
   rejectionsBySender: () => Readonly<Record<string, number>>
-  /** When the models of the last collected round arrived, and which of it came too late. */
-  lastTiming: () => RoundTiming | undefined
+  /** When the models of the last few collected rounds arrived (oldest first), and which came too late. */
+  timings: () => readonly RoundTiming[]
   /**
    * The highest round that at least `quorum` of the nodes in `from` have sent a model for (−1
    * when fewer were heard): a node far behind it has been paused and catches up.

@@ -13,12 +13,15 @@ import { createQuadraticLearner } from '../src/learner.ts'
 import { createMemoryHub } from '../src/memory-transport.ts'
 import type { ModelTransport, RoundMetrics } from '../src/types.ts'
 
-const timing = (round: number, arrivals: number[], late: number[] = []): RoundTiming => ({
+/** A collected round's timing as the inbox gives it (the senders are a0, a1, … and l0, l1, …). */
+const timing = (round: number, arrivals: number[], late: number[] = [], complete = true): RoundTiming[] => [{
   round,
   startedAt: 0,
+  awaited: new Set([...arrivals.map((_, k) => `a${k}`), ...late.map((_, k) => `l${k}`)]),
+  complete,
   arrivals: new Map(arrivals.map((ms, k) => [`a${k}`, ms])),
   late: new Map(late.map((ms, k) => [`l${k}`, ms]))
-})
+}]
 
 describe('adaptive deadline', () => {
   it('waits the cap until it has observed enough rounds, then 3× the recent 90th percentile of the slowest arrival', () => {
@@ -50,9 +53,9 @@ describe('adaptive deadline', () => {
     const d = new AdaptiveDeadline({ capMs: 60_000, floorMs: 100 })
     for (let t = 0; t < 3; t++) d.observe(timing(t, [100]))
     assert.equal(d.ms, 300)
-    for (let t = 3; t < 10; t++) d.observe(timing(t, [250]), undefined, false)
+    for (let t = 3; t < 10; t++) d.observe(timing(t, [250], [], false))
     assert.equal(d.ms, 300, 'arrivals skewed by waiting out a missing neighbour are not learnt')
-    d.observe(timing(10, [250], [400]), undefined, false)
+    d.observe(timing(10, [250], [400], false))
     assert.equal(d.ms, 3 * (100 + 0.7 * 300), 'a late arrival is')
   })
 
@@ -62,6 +65,27 @@ describe('adaptive deadline', () => {
     assert.equal(d.ms, 300)
     for (let t = 3; t < 6; t++) d.observe(timing(t, [100], [900]))
     assert.ok(d.ms >= 2700, `late arrivals raise the deadline (got ${d.ms})`)
+  })
+
+  it('counts a model that came rounds after its own round towards that round, once', () => {
+    const d = new AdaptiveDeadline({ capMs: 60_000, floorMs: 100 })
+    for (let t = 0; t < 3; t++) d.observe(timing(t, [100]))
+    const missing = timing(3, [100], [], false)
+    d.observe(missing)
+    assert.equal(d.ms, 300, 'a round with a model missing and nothing late teaches nothing')
+    const late = [{ ...missing[0], late: new Map([['l0', 1000]]) }]
+    d.observe([...late, ...timing(4, [100])])
+    d.observe(late)
+    // slowest per round: 100, 100, 100, 1000, 100 → p90 = 640 → 1920
+    assert.equal(d.ms, 1920)
+  })
+
+  it('never learns from a round the process was stalled in', () => {
+    const d = new AdaptiveDeadline({ capMs: 60_000, floorMs: 100 })
+    for (let t = 0; t < 3; t++) d.observe(timing(t, [100]))
+    d.ignore(3)
+    d.observe(timing(3, [40_000]))
+    assert.equal(d.ms, 300)
   })
 
   it('refuses bad options', () => {
@@ -132,14 +156,31 @@ describe('inbox: catching up and arrival times', () => {
   it('records when each model arrived and which came after the round was collected', async () => {
     const inbox = new Inbox({ swarm: 's', dimension: 2, roundsAhead: 2 })
     inbox.receive('a', frame('a', 0))
-    const got = await inbox.collect(0, ['a', 'b'], Date.now() + 30)
+    const got = await inbox.collect(0, ['a', 'b'], Date.now() + 30, undefined, ['c'], 0)
     assert.equal(got.size, 1)
     inbox.receive('b', frame('b', 0))
-    const t = inbox.lastTiming()
+    inbox.receive('c', frame('c', 0))
+    const t = inbox.timings().at(-1)
     assert.equal(t?.round, 0)
+    assert.deepEqual([...t?.awaited ?? []], ['a', 'b'], 'c was waited for only briefly')
+    assert.equal(t?.complete, false)
     assert.equal(t?.arrivals.get('a'), 0, 'a model there before the collection started took no time')
     assert.ok((t?.late.get('b') ?? 0) >= 25, 'b came after the deadline')
-    assert.equal(inbox.rejections()['stale-round'], 1)
+    assert.equal(t?.late.has('c'), false, 'a neighbour not waited for is not late')
+    assert.equal(inbox.rejections()['stale-round'], 2)
+  })
+
+  it('a model that comes while the next round is collected still counts as late for its own round', async () => {
+    const inbox = new Inbox({ swarm: 's', dimension: 2, roundsAhead: 2 })
+    await inbox.collect(0, ['b'], Date.now() + 10)
+    const next = inbox.collect(1, ['b'], Date.now() + 60_000)
+    inbox.receive('b', frame('b', 0))
+    inbox.receive('b', frame('b', 1))
+    await next
+    const [zero, one] = inbox.timings()
+    assert.equal(zero.round, 0)
+    assert.ok((zero.late.get('b') ?? 0) >= 5, 'round 0\'s model of b is late for round 0')
+    assert.equal(one.complete, true)
   })
 })
 
@@ -235,14 +276,11 @@ describe('round engine: a stalled round', () => {
         const got = await inner.collect(round, from, deadline, signal, also, alsoUntil)
         if (round === 4) {
           await new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now()) + 2200))
-          stalledTiming = { round: 4, startedAt: 0, arrivals: new Map([['p1', 40_000]]), late: new Map() }
+          stalledTiming = { round: 4, startedAt: 0, awaited: new Set(['p1']), complete: true, arrivals: new Map([['p1', 40_000]]), late: new Map() }
         }
         return got
       },
-      lastTiming: () => {
-        const timing = inner.lastTiming()
-        return timing?.round === 4 ? stalledTiming : timing
-      }
+      timings: () => inner.timings().map((timing) => timing.round === 4 && stalledTiming !== undefined ? stalledTiming : timing)
     }
     const deadlines: number[] = []
     const engines = ['p0', 'p1'].map((id, i) => new RoundEngine({
