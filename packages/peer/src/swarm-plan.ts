@@ -333,7 +333,8 @@ function chooseByzantine (options: SwarmOptions, topology: Topology, graph: Grap
     if (set.every((b) => b === 1)) throw new SwarmConfigError('every node is Byzantine: leave at least one honest peer')
     return { set, source: 'explicit' }
   }
-  const sampler = topologySampler(topology, { seed: muSeed })
+  // One chain: the set a seed draws does not depend on how many chains estimates run.
+  const sampler = topologySampler(topology, { seed: muSeed, chains: 1 })
   if (sampler === undefined) {
     throw new SwarmConfigError(`attack "${attack}" needs Byzantine peers, but topology ${topology.name} has no "byzantine" section (μ_H): add one, or list the peers explicitly`)
   }

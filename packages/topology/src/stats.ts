@@ -186,6 +186,11 @@ export function binomialTail (k: number, p: number, f: number): number {
 /** Mean of a metric over K draws with its t-based confidence interval. */
 export interface MeanSummary {
   count: number
+  /**
+   * For dependent draws (Markov chains): the effective sample size K_eff ≤ K the interval uses
+   * in place of K. Absent for independent draws.
+   */
+  effectiveCount?: number
   mean: number
   /** Sample standard deviation (K − 1 in the denominator). */
   std: number
@@ -197,8 +202,12 @@ export interface MeanSummary {
   high: number
 }
 
-/** Mean and `confidence` (default 95%) t-interval of per-draw values. */
-export function summarizeMean (values: ArrayLike<number>, confidence = 0.95): MeanSummary {
+/**
+ * Mean and `confidence` (default 95%) t-interval of per-draw values. For dependent draws pass
+ * their effective sample size: the interval becomes t_{(1+c)/2, K_eff−1} · std/√K_eff (K_eff is
+ * capped at K; one that is not a positive number leaves K in place).
+ */
+export function summarizeMean (values: ArrayLike<number>, confidence = 0.95, effectiveCount?: number): MeanSummary {
   const count = values.length
   if (count === 0) throw new RangeError('summarizeMean: no values')
   let sum = 0
@@ -207,7 +216,11 @@ export function summarizeMean (values: ArrayLike<number>, confidence = 0.95): Me
   let ss = 0
   for (let i = 0; i < count; i++) { const d = values[i] - mean; ss += d * d }
   const std = count > 1 ? Math.sqrt(ss / (count - 1)) : 0
-  const standardError = std / Math.sqrt(count)
-  const halfWidth = count > 1 ? studentTQuantile(1 - (1 - confidence) / 2, count - 1) * standardError : Infinity
-  return { count, mean, std, standardError, confidence, halfWidth, low: mean - halfWidth, high: mean + halfWidth }
+  const dependent = effectiveCount !== undefined && effectiveCount > 0
+  const size = dependent ? Math.min(count, effectiveCount) : count
+  const standardError = std / Math.sqrt(size)
+  const halfWidth = size > 1 ? studentTQuantile(1 - (1 - confidence) / 2, size - 1) * standardError : Infinity
+  const summary: MeanSummary = { count, mean, std, standardError, confidence, halfWidth, low: mean - halfWidth, high: mean + halfWidth }
+  if (dependent) summary.effectiveCount = size
+  return summary
 }

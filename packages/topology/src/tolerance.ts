@@ -1,6 +1,8 @@
 import type { ByzantineLaw, ByzantineSampler } from './byzantine/types.ts'
+import { diagnoseDraws, DrawRecord, type ChainDiagnostics } from './chain-diagnostics.ts'
 import { exactCountLaw, type CountLaw, type CountLawSource } from './count-law.ts'
 import type { Graph } from './graph.ts'
+import { effectiveSampleSize } from './mcmc.ts'
 import { clopperPearsonInterval, incompleteBeta, summarizeMean, type MeanSummary } from './stats.ts'
 import { automorphismOrbits, labelledGraph, type EdgeLayer, type LabelledGraph, type Orbits } from './symmetry.ts'
 
@@ -74,7 +76,10 @@ export interface NodeTolerance {
   orbit: number
   /** Number of nodes pooled (1 when alone; automorphic nodes share one estimate). */
   pooled: number
-  /** Sample size the interval rests on after pooling (0 when exact). */
+  /**
+   * Sample size the interval rests on after pooling (0 when exact); for Markov-chain draws, their
+   * effective sample size from the autocorrelation of the tail indicator.
+   */
   effectiveDraws: number
 }
 
@@ -96,7 +101,10 @@ export interface ToleranceReport {
   unresolved: NodeTolerance[]
   /** histogram[f] = number of nodes with f_i = f. */
   histogram: number[]
-  /** |B|: mean and t-interval over the draws, or the exact mean (zero-width interval). */
+  /**
+   * |B|: mean and t-interval over the draws (over their effective number for Markov-chain
+   * draws, clipped to [0, n]), or the exact mean (zero-width interval).
+   */
   byzantineCount: MeanSummary
   /** Per-node probability of being Byzantine (frequency over the draws, or exact). */
   marginal: Float64Array
@@ -105,6 +113,10 @@ export interface ToleranceReport {
    * proven complete. Null when none was computed (product-form and constant laws need none).
    */
   symmetry: { classes: number, orbits: number, complete: boolean } | null
+  /** Markov-chain draws only (the Ising sampler): effective sample size and split-R̂; else null. */
+  chain: ChainDiagnostics | null
+  /** What a report must say about these numbers (chains that have not mixed, ...). */
+  warnings: string[]
 }
 
 /** Exact tails are compared with δ up to this rounding allowance. */
@@ -156,6 +168,9 @@ function sameEdges (a: Graph, b: Graph): boolean {
  * - draws continue, doubling, up to `maxSamples` while some estimate is unsettled: its interval
  *   at f_i still reaches above δ or its interval at f_i − 1 still reaches below δ;
  * - what the budget leaves unsettled takes the conservative f (upper bound ≤ δ) by default.
+ * Draws from Markov chains (the Ising sampler) are dependent: every interval then rests on an
+ * effective sample size measured from the chains' autocorrelation instead of the draw count, and
+ * `chain` and `warnings` report whether the chains mixed (split-R̂ ≤ 1.05).
  * Nodes that would need more than the cap are reported in `unprotected` with their tail at the cap.
  */
 export function nodeTolerances (graph: Graph, sampler: ByzantineSampler, options: ToleranceOptions = {}): ToleranceReport {
@@ -196,7 +211,7 @@ interface Common { delta: number, samples: number, confidence: number, condition
 
 function finish (
   nodes: NodeTolerance[],
-  rest: Omit<ToleranceReport, 'nodes' | 'unprotected' | 'unresolved' | 'histogram'>
+  rest: Omit<ToleranceReport, 'nodes' | 'unprotected' | 'unresolved' | 'histogram' | 'warnings'>
 ): ToleranceReport {
   const histogram: number[] = []
   for (const node of nodes) {
@@ -216,7 +231,9 @@ function finish (
     histogram,
     byzantineCount: rest.byzantineCount,
     marginal: rest.marginal,
-    symmetry: rest.symmetry
+    symmetry: rest.symmetry,
+    chain: rest.chain,
+    warnings: rest.chain?.warnings.slice() ?? []
   }
 }
 
@@ -275,7 +292,8 @@ function exactReport (graph: Graph, caps: Int32Array, law: CountLaw, orbits: Orb
     source: law.source,
     byzantineCount,
     marginal: law.marginal.slice(),
-    symmetry: symmetrySummary(orbits)
+    symmetry: symmetrySummary(orbits),
+    chain: null
   })
 }
 
@@ -327,6 +345,10 @@ function monteCarloReport (graph: Graph, sampler: ByzantineSampler, caps: Int32A
   const mask = new Uint8Array(n)
   let active = Int32Array.from({ length: units }, (_, u) => u)
   let drawn = 0
+  // Markov-chain draws are dependent: they are kept to measure what they are worth.
+  const chains = sampler.chains
+  const record = chains === undefined ? undefined : new DrawRecord(n, chains.count, maxSamples)
+  const counted = new Int32Array(units) // the draws each unit counted: it stops once settled
 
   const countAt = (i: number, cap: number): number => {
     let c = 0
@@ -338,6 +360,7 @@ function monteCarloReport (graph: Graph, sampler: ByzantineSampler, caps: Int32A
   }
   const draw = (): void => {
     sampler.sample(mask)
+    record?.add(mask, chains?.last() ?? 0)
     let total = 0
     for (let i = 0; i < n; i++) { total += mask[i]; hits[i] += mask[i] }
     totals[drawn++] = total
@@ -370,6 +393,30 @@ function monteCarloReport (graph: Graph, sampler: ByzantineSampler, caps: Int32A
     }
   }
 
+  // Effective sizes of the dependent draws' estimates, for the draws made so far.
+  const sizeCache = new Map<number, number>()
+  let efficiency = NaN
+  /** ESS(|B|) / draws: what one draw is worth when a tail gives nothing to measure (p̂ = 0 or 1). */
+  const drawEfficiency = (): number => {
+    if (Number.isNaN(efficiency) && record !== undefined) {
+      const ess = effectiveSampleSize(record.byChain(totals, drawn)).ess
+      efficiency = Number.isFinite(ess) ? Math.min(1, ess / drawn) : 1
+    }
+    return efficiency
+  }
+  const dependentSize = (u: number, f: number, p: number, observed: number): number => {
+    const key = u * (maxCap + 1) + f
+    let size = sizeCache.get(key)
+    if (size === undefined && record !== undefined) {
+      const m = memberStart[u + 1] - memberStart[u]
+      const unitMembers = members.subarray(memberStart[u], memberStart[u + 1])
+      const measured = p > 0 && p < 1 ? tailEffectiveSize(record, graph, unitMembers, f, p, conditional, counted[u]) : NaN
+      size = Number.isFinite(measured) ? Math.min(observed, Math.max(Math.min(1, observed), measured)) : observed / m * drawEfficiency()
+      sizeCache.set(key, size)
+    }
+    return size ?? observed
+  }
+
   const observedOf = (u: number): number => single[u] === 1 ? nodeDraws[members[memberStart[u]]] : sumH[u]
   /** Point estimate and effective sample size of unit u's tail at f. */
   const estimate = (u: number, f: number): { p: number, size: number } => {
@@ -378,11 +425,13 @@ function monteCarloReport (graph: Graph, sampler: ByzantineSampler, caps: Int32A
     if (single[u] === 1) {
       let over = 0
       for (let c = singleBase[u] + f + 1; c < singleBase[u + 1]; c++) over += singleHist[c]
-      return { p: over / observed, size: observed }
+      const p = over / observed
+      return { p, size: record === undefined ? observed : dependentSize(u, f, p, observed) }
     }
     const m = memberStart[u + 1] - memberStart[u]
     const b = statBase[u] + f
     const p = sumK[b] / observed
+    if (record !== undefined) return { p, size: dependentSize(u, f, p, observed) }
     const draws = unitDraws[u]
     if (p <= 0 || p >= 1 || draws < 2) return { p, size: observed / m }
     // Ratio estimator Σk / Σh over draws; its variance by the delta method.
@@ -440,6 +489,9 @@ function monteCarloReport (graph: Graph, sampler: ByzantineSampler, caps: Int32A
   let target = samples
   for (;;) {
     while (drawn < target) draw()
+    for (const u of active) counted[u] = drawn
+    sizeCache.clear()
+    efficiency = NaN
     active = active.filter((u) => !decide(u).resolved)
     if (active.length === 0 || target >= maxSamples) break
     target = Math.min(maxSamples, 2 * target)
@@ -473,6 +525,11 @@ function monteCarloReport (graph: Graph, sampler: ByzantineSampler, caps: Int32A
       }
     }
   }
+  const chain = record === undefined ? null : diagnoseDraws(record, graph.ids, totals.subarray(0, drawn))
+  // |B| lies in [0, n]: a t-interval from few effective draws can reach past either end.
+  const byzantineCount = summarizeMean(totals.subarray(0, drawn), confidence, chain?.countEss)
+  byzantineCount.low = Math.max(0, byzantineCount.low)
+  byzantineCount.high = Math.min(n, byzantineCount.high)
   return finish(nodes, {
     delta,
     samples: drawn,
@@ -480,8 +537,38 @@ function monteCarloReport (graph: Graph, sampler: ByzantineSampler, caps: Int32A
     confidence,
     exact: false,
     source: 'monte-carlo',
-    byzantineCount: summarizeMean(totals.subarray(0, drawn), confidence),
+    byzantineCount,
     marginal: Float64Array.from(hits, (h) => h / drawn),
-    symmetry: symmetrySummary(orbits)
+    symmetry: symmetrySummary(orbits),
+    chain
   })
+}
+
+/**
+ * Effective sample size of a unit's tail estimate p̂ = Σ_t k_t / Σ_t h_t over the first `length`
+ * dependent draws (k_t: members with more than f Byzantine neighbours, h_t: members observed, i.e.
+ * honest when conditioning). By the delta method Var(p̂) ≈ var⁺(z) / (ESS(z) · h̄²) with
+ * z_t = k_t − p̂ h_t, ESS from the chains' autocorrelation; returned as the binomial sample size
+ * with that variance, p̂(1 − p̂)/Var(p̂). NaN when z does not vary.
+ */
+function tailEffectiveSize (
+  record: DrawRecord, graph: Graph, members: Int32Array, f: number, p: number, conditional: boolean, length: number
+): number {
+  const z = new Float64Array(length)
+  let observed = 0
+  for (let t = 0; t < length; t++) {
+    let k = 0; let h = 0
+    for (let a = 0; a < members.length; a++) {
+      const i = members[a]
+      if (conditional && record.byzantine(t, i) === 1) continue
+      h++
+      if (record.neighbourCount(graph, t, i, f) > f) k++
+    }
+    z[t] = k - p * h
+    observed += h
+  }
+  const { variance, ess } = effectiveSampleSize(record.byChain(z, length))
+  if (!(variance > 0) || !Number.isFinite(ess)) return NaN
+  const meanH = observed / length
+  return p * (1 - p) * ess * meanH * meanH / variance
 }

@@ -35,8 +35,14 @@ export interface GaussianModel { model: 'gaussian', tau: number, p: number }
 /** An explicit list of Byzantine node ids. */
 export interface FixedModel { model: 'fixed', nodes: string[] }
 
-/** The adversary picks f nodes: the highest degrees, or greedily the most honest neighbourhoods overrun. */
-export interface WorstCaseModel { model: 'worst-case', f: number, strategy?: 'max-degree' | 'greedy' }
+/**
+ * The adversary picks f nodes overrunning the most honest neighbourhoods: by exhaustive search
+ * (`exact`), greedily, or the highest degrees; `auto` (the default) searches exhaustively when
+ * the search fits its budget, else greedily.
+ */
+export interface WorstCaseModel { model: 'worst-case', f: number, strategy?: WorstCaseStrategy }
+
+export type WorstCaseStrategy = 'auto' | 'exact' | 'greedy' | 'max-degree'
 
 export type ByzantineModel = IndependentModel | CascadeModel | IsingModel | GaussianModel | FixedModel | WorstCaseModel
 

@@ -1,9 +1,12 @@
 import { TopologyError, type TopologyIssue } from './errors.ts'
 import { connectedComponents, graphFromEdges } from './graph.ts'
-import type { ByzantineModelName, ByzantineSpec, Topology, TopologyEdge, TopologyNode } from './types.ts'
+import type { ByzantineModelName, ByzantineSpec, Topology, TopologyEdge, TopologyNode, WorstCaseStrategy } from './types.ts'
 
 /** The μ_H models a topology file may name. */
 export const byzantineModelNames: readonly ByzantineModelName[] = ['independent', 'cascade', 'ising', 'gaussian', 'fixed', 'worst-case']
+
+/** The placement strategies a worst-case model may name. */
+export const worstCaseStrategies: readonly WorstCaseStrategy[] = ['auto', 'exact', 'greedy', 'max-degree']
 
 const topLevelFields = ['name', 'description', 'nodes', 'edges', 'byzantine', 'allowDisconnected']
 const nodeFields = ['id', 'addr', 'host', 'shard', 'prior']
@@ -251,11 +254,11 @@ function validateByzantine (raw: unknown, index: ReadonlyMap<string, number>, no
       if (raw.f !== undefined && (!Number.isInteger(raw.f) || (raw.f as number) < 0 || (raw.f as number) > n)) {
         issue(`${path}.f`, `expected an integer in [0, ${n}] (the number of Byzantine nodes), got ${describe(raw.f)}`)
       }
-      if (raw.strategy !== undefined && raw.strategy !== 'max-degree' && raw.strategy !== 'greedy') {
-        issue(`${path}.strategy`, `expected "max-degree" or "greedy", got ${describe(raw.strategy)}`)
+      if (raw.strategy !== undefined && !worstCaseStrategies.includes(raw.strategy as WorstCaseStrategy)) {
+        issue(`${path}.strategy`, `expected "auto", "exact", "max-degree" or "greedy", got ${describe(raw.strategy)}`)
       }
       const worst: ByzantineSpec = { model: name, f: raw.f as number }
-      if (raw.strategy !== undefined) worst.strategy = raw.strategy as 'max-degree' | 'greedy'
+      if (raw.strategy !== undefined) worst.strategy = raw.strategy as WorstCaseStrategy
       spec = worst
       break
     }

@@ -7,7 +7,7 @@ import { gaussianCopulaSampler } from './gaussian.ts'
 import { independentSampler } from './independent.ts'
 import { isingSampler } from './ising.ts'
 import { indicesToMask, maskFor, type ByzantineSampler } from './types.ts'
-import { worstCasePlacement } from './worst-case.ts'
+import { worstCase, type WorstCase } from './worst-case.ts'
 
 export interface SamplerOptions {
   /** Seed of the sampler's random stream (default 0); ignored when `rng` is given. */
@@ -15,6 +15,12 @@ export interface SamplerOptions {
   rng?: Rng
   /** Per-node priors p_i (NaN where none): the independent probabilities and cascade seed rates. */
   priors?: ArrayLike<number>
+  /**
+   * Ising: the chains draws take turns from (default: the model's, 4). Estimates want several, to
+   * see whether they agree; drawing one set wants one, so that a seed names the same set
+   * whatever the diagnostics.
+   */
+  chains?: number
 }
 
 /**
@@ -36,7 +42,7 @@ export function createByzantineSampler (spec: ByzantineSpec, graph: Graph, optio
     case 'cascade':
       return cascadeSampler(graph, Float64Array.from({ length: n }, (_, i) => prior(i, spec.seed)), spec.spread, rng)
     case 'ising':
-      return isingSampler(graph, spec, rng)
+      return isingSampler(graph, options.chains === undefined ? spec : { ...spec, chains: options.chains }, rng)
     case 'gaussian':
       return gaussianCopulaSampler(graph, spec.tau, spec.p, rng)
     case 'fixed':
@@ -45,18 +51,21 @@ export function createByzantineSampler (spec: ByzantineSpec, graph: Graph, optio
         if (i === undefined) throw new RangeError(`fixed: unknown node "${id}"`)
         return i
       }))
-    case 'worst-case':
-      return constantSampler('worst-case', n, worstCasePlacement(graph, spec.f, spec.strategy ?? 'greedy'))
+    case 'worst-case': {
+      const placement = worstCase(graph, spec.f, { strategy: spec.strategy ?? 'auto' })
+      return constantSampler('worst-case', n, placement.nodes, placement)
+    }
   }
 }
 
-function constantSampler (model: 'fixed' | 'worst-case', n: number, indices: ArrayLike<number>): ByzantineSampler {
+function constantSampler (model: 'fixed' | 'worst-case', n: number, indices: ArrayLike<number>, placement?: WorstCase): ByzantineSampler {
   const set = indicesToMask(n, indices)
   return {
     model,
     n,
     deterministic: true,
     law: { kind: 'constant', mask: set.slice() },
+    ...(placement === undefined ? {} : { worstCase: placement }),
     sample: (out) => { const mask = maskFor(n, out); mask.set(set); return mask }
   }
 }

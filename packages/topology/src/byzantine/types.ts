@@ -1,5 +1,6 @@
 import type { Graph } from '../graph.ts'
 import type { ByzantineModelName } from '../types.ts'
+import type { WorstCase } from './worst-case.ts'
 
 /**
  * The distribution a sampler draws from, for exact computations and symmetry detection:
@@ -10,7 +11,7 @@ import type { ByzantineModelName } from '../types.ts'
  * - `ising`: P(s) ∝ exp(β Σ_edges w_ij s_i s_j + h Σ s_i) with w the weights of `graph`;
  * - `gaussian`: the copula of N(0, (L + τI)⁻¹), L the weighted Laplacian of `graph`, threshold
  *   Φ⁻¹(1 − p).
- * Samplers whose draws only approximate the law (the Ising Gibbs chain) still describe the law.
+ * Samplers whose draws only approximate the law (the Ising Gibbs chains) still describe the law.
  */
 export type ByzantineLaw =
   | { readonly kind: 'independent', readonly probabilities: Float64Array }
@@ -30,8 +31,22 @@ export interface ByzantineSampler {
    * plain Monte Carlo without it.
    */
   readonly law?: ByzantineLaw
+  /** Markov-chain samplers only: their draws are dependent (see MarkovChains). */
+  readonly chains?: MarkovChains
+  /** Worst-case samplers only: the placement and how it was found. */
+  readonly worstCase?: WorstCase
   /** Draws one set as a mask over nodes (1 = Byzantine), written into `out` when given. */
   sample: (out?: Uint8Array) => Uint8Array
+}
+
+/**
+ * Draws that come from `count` Markov chains in turn: successive draws of one chain are dependent,
+ * so estimates from them rest on an effective sample size, and chains that disagree (split-R̂)
+ * have not forgotten their starts. `last()` is the chain of the latest draw.
+ */
+export interface MarkovChains {
+  readonly count: number
+  last: () => number
 }
 
 /** A mask of length n: `out` when it fits, else a new one. */

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises'
 import {
   formatEdgeList, formatTopology, generateTopology, generatorKinds, generatorParameters, validateTopology,
-  type ByzantineSpec, type GenerateOptions, type GeneratorKind, TopologyError
+  type ByzantineSpec, type GenerateOptions, type GeneratorKind, TopologyError, type WorstCaseStrategy, worstCaseStrategies
 } from '@murmur/topology'
 import { defineCommand, type OptionValues, UsageError } from '../../command.ts'
 
@@ -35,7 +35,7 @@ const options = {
   'ising-h': { type: 'number', description: 'ising: field h (default -1)' },
   'gaussian-tau': { type: 'number', description: 'gaussian: regularization τ of L + τI (default 1)' },
   'worst-f': { type: 'integer', description: 'worst-case: number of Byzantine nodes f' },
-  'worst-strategy': { type: 'string', choices: ['greedy', 'max-degree'], description: 'worst-case: placement strategy (default greedy)' },
+  'worst-strategy': { type: 'string', choices: [...worstCaseStrategies], description: 'worst-case: placement strategy (default auto: exact search when it fits its budget, else greedy)' },
   'byzantine-nodes': { type: 'string', placeholder: 'ids', description: 'fixed: comma-separated Byzantine node ids' }
 } as const
 
@@ -132,7 +132,7 @@ function byzantineSpec (values: Options, path: string): ByzantineSpec | undefine
     case 'worst-case': {
       const f = values['worst-f']
       if (f === undefined) throw new UsageError('--byzantine-model worst-case needs --worst-f', path)
-      return values['worst-strategy'] === undefined ? { model, f } : { model, f, strategy: values['worst-strategy'] as 'greedy' | 'max-degree' }
+      return values['worst-strategy'] === undefined ? { model, f } : { model, f, strategy: values['worst-strategy'] as WorstCaseStrategy }
     }
     case 'fixed': {
       const list = values['byzantine-nodes']

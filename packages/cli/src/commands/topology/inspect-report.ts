@@ -1,6 +1,6 @@
 import {
-  algebraicConnectivity, connectedComponents, degreeStats, diameter, mixingMatrix, mixingSpectrum,
-  nodeTolerances, topologyGraph, topologySampler, type DegreeStats, type MixingRule, type Topology
+  algebraicConnectivity, connectedComponents, degreeStats, diagnoseSampler, diameter, mixingMatrix, mixingSpectrum,
+  nodeTolerances, RHAT_LIMIT, topologyGraph, topologySampler, type DegreeStats, type MixingRule, type Topology
 } from '@murmur/topology'
 
 export interface InspectOptions {
@@ -55,6 +55,24 @@ export interface InspectReport {
     seed: number
     expectedCount: { mean: number, low: number, high: number, confidence: number }
     expectedFraction: number
+    /** Worst-case models: the placement, how it was found (exact or greedy), the honest nodes it overruns. */
+    worstCase: null | { method: string, nodes: string[], overrun: number, searched: number, budget: number }
+    /**
+     * Markov-chain models (Ising): effective sample size and split-R̂ of the chains, from the
+     * tolerance draws or, when the tolerances are exact, from `samples` draws of their own (a
+     * launch draws its Byzantine set from one such chain).
+     */
+    chain: null | {
+      /** What the chains drew for: the tolerance estimates, or only a check of the draws. */
+      use: 'tolerance' | 'draws'
+      chains: number
+      draws: number
+      countEss: number
+      countRhat: number
+      marginalRhat: number
+      marginalRhatNode: string | null
+      mixed: boolean
+    }
   }
   tolerance: null | {
     delta: number
@@ -76,6 +94,8 @@ export interface InspectReport {
     unresolved: NodeRow[]
     nodes: NodeRow[]
   }
+  /** What the numbers above cannot be trusted for (chains that have not mixed, ...). */
+  warnings: string[]
 }
 
 const finite = (x: number): number | null => Number.isFinite(x) ? x : null
@@ -107,7 +127,8 @@ export function inspectTopology (topology: Topology, options: InspectOptions): I
     algebraicConnectivity: connectivity,
     diameter: { value: finite(diam.diameter), exact: diam.exact, lowerBound: finite(diam.lowerBound), upperBound: finite(diam.upperBound) },
     byzantine: null,
-    tolerance: null
+    tolerance: null,
+    warnings: []
   }
   const sampler = topologySampler(topology, { seed: options.seed })
   if (sampler === undefined || topology.byzantine === undefined) return report
@@ -119,6 +140,9 @@ export function inspectTopology (topology: Topology, options: InspectOptions): I
   })
   const { graph: separate, model, ...parameters } = topology.byzantine
   const count = tolerance.byzantineCount
+  // Exact tolerances need no draws, but a launch draws its Byzantine set from one such chain.
+  const chain = tolerance.chain ?? (sampler.chains === undefined ? null : diagnoseSampler(sampler, graph.ids, options.samples))
+  const placement = sampler.worstCase
   report.byzantine = {
     model,
     parameters,
@@ -128,8 +152,30 @@ export function inspectTopology (topology: Topology, options: InspectOptions): I
     exact: tolerance.exact,
     seed: options.seed,
     expectedCount: { mean: count.mean, low: count.low, high: count.high, confidence: count.confidence },
-    expectedFraction: count.mean / graph.n
+    expectedFraction: count.mean / graph.n,
+    worstCase: placement === undefined
+      ? null
+      : {
+          method: placement.method,
+          nodes: Array.from(placement.nodes, (i) => graph.ids[i]),
+          overrun: placement.overrun,
+          searched: placement.searched,
+          budget: placement.budget
+        },
+    chain: chain === null
+      ? null
+      : {
+          use: tolerance.chain === null ? 'draws' : 'tolerance',
+          chains: chain.chains,
+          draws: chain.draws,
+          countEss: chain.countEss,
+          countRhat: chain.countRhat,
+          marginalRhat: chain.marginalRhat,
+          marginalRhatNode: chain.marginalRhatNode,
+          mixed: chain.mixed
+        }
   }
+  report.warnings = chain?.warnings.slice() ?? []
   const row = (t: typeof tolerance.nodes[number]): NodeRow => ({
     id: t.id,
     degree: t.degree,
@@ -193,6 +239,8 @@ export function formatInspectReport (report: InspectReport, allNodes = false): s
   const interval = c.low === c.high ? '' : ` (${Math.round(c.confidence * 100)}% CI ${fixed(c.low, 2)}–${fixed(c.high, 2)})`
   const basis = b.exact ? 'exact (from μ_H\'s law)' : `over ${b.draws} draw${b.draws === 1 ? '' : 's'}, seed ${b.seed}`
   line('Byzantine', `expected ${fixed(c.mean, 2)} of ${report.nodes} (${fixed(100 * b.expectedFraction, 1)}%)${interval} ${basis}`)
+  if (b.worstCase !== null) line('placement', placementText(b.worstCase))
+  if (b.chain !== null) for (const [k, text] of chainText(b.chain).entries()) line(k === 0 ? 'chains' : '', text)
   const level = `${Math.round(t.confidence * 100)}%`
   line('tolerance', `f_i(δ = ${t.delta}) = min f with P(|N(i) ∩ B| > f) ≤ δ${t.conditionOnHonest ? ' given i honest' : ''}, capped at ⌊deg/2⌋`)
   if (t.exact) {
@@ -205,7 +253,8 @@ export function formatInspectReport (report: InspectReport, allNodes = false): s
         ? `; automorphic nodes pooled: ${s.orbits} orbit${s.orbits === 1 ? '' : 's'}${s.complete ? '' : ' (search budget reached: some automorphic nodes may be estimated apart)'}`
         : s.complete ? '; no two nodes automorphic' : '; no automorphic nodes found (search budget reached)'
 
-    line('', `Monte Carlo: ${t.draws} draws (budget ${t.maxSamples}), ${level} Clopper–Pearson CI${sym}`)
+    const size = b.chain?.use === 'tolerance' ? ' on effective sample sizes (dependent draws)' : ''
+    line('', `Monte Carlo: ${t.draws} draws (budget ${t.maxSamples}), ${level} Clopper–Pearson CI${size}${sym}`)
   }
   const pct = (x: number): string => x.toFixed(4)
   const table = allNodes || report.nodes <= 40
@@ -236,5 +285,27 @@ export function formatInspectReport (report: InspectReport, allNodes = false): s
     const count = t.unresolved.length
     line('unsettled', `${count} estimate${count === 1 ? '' : 's'}${table ? ' (marked above)' : ''} still straddle${count === 1 ? 's' : ''} δ after ${t.draws} draws: f_i from the upper confidence bound`)
   }
+  for (const warning of report.warnings) out.push(`warning: ${warning}`)
   return out.join('\n') + '\n'
+}
+
+type Byzantine = NonNullable<InspectReport['byzantine']>
+
+function placementText (w: NonNullable<Byzantine['worstCase']>): string {
+  const overrun = `overruns ${w.overrun} honest node${w.overrun === 1 ? '' : 's'}`
+  switch (w.method) {
+    case 'exact': return `exact worst case (${overrun}; no placement of ${w.nodes.length} overruns more, ${w.searched} partial placements searched): ${w.nodes.join(', ')}`
+    case 'greedy': return `greedy, not proven worst (${overrun}${w.budget > 0 ? `; the exhaustive search passed its work budget of ${w.budget} after ${w.searched} partial placements` : ''}): ${w.nodes.join(', ')}`
+    default: return `${w.method} (${overrun}): ${w.nodes.join(', ')}`
+  }
+}
+
+function chainText (c: NonNullable<Byzantine['chain']>): string[] {
+  const r = (x: number): string => Number.isFinite(x) ? x.toFixed(3) : String(x)
+  const use = c.use === 'tolerance' ? 'the tolerance draws' : 'a check: the tolerances are exact; a launch draws its Byzantine set from one such chain'
+  const marginal = c.marginalRhatNode === null ? '' : `, up to ${r(c.marginalRhat)} on the marginals (${c.marginalRhatNode})`
+  return [
+    `${c.chains} Gibbs chains, ${c.draws} draws (${use})`,
+    `ESS of |B| ${Math.round(c.countEss)}, split-R̂ ${r(c.countRhat)} on |B|${marginal}: ${c.mixed ? `mixed (≤ ${RHAT_LIMIT})` : `NOT mixed (> ${RHAT_LIMIT})`}`
+  ]
 }
