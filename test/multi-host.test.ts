@@ -62,3 +62,27 @@ test('a ring of 6 split over two hosts trains as one swarm, across the hosts\' e
   const plan = readFileSync(join(dir, 'b', 'bootstrap.txt'), 'utf8')
   assert.match(plan, /\/ip4\/127\.0\.0\.2\//)
 })
+
+test('a host that starts fresh next to one resuming from round 6 is brought to round 6', async () => {
+  const dir = tempDir('hosts-resume')
+  const topology = join(dir, 'ring-4.json')
+  const nodes = Array.from({ length: 4 }, (_, i) => ({ id: `p${i}` }))
+  writeFileSync(topology, JSON.stringify({ name: 'ring-4', nodes, edges: nodes.map((n, i) => [n.id, `p${(i + 1) % 4}`]) }))
+  const common = (rounds: number): string[] => [topology, '--dataset', 'synthetic-mean', '--rounds', String(rounds), '--local-steps', '2', '--lr', '0.1', '--eval-every', '2', '--rule', 'mean', '--f', '0', '--round-timeout', '8000', '--workers', '1']
+  // Host a alone first: six rounds of the whole ring, so its peers hold round-5 checkpoints.
+  const first = await launch([...common(6), '--run-dir', join(dir, 'a')]).done
+  assert.equal(first.code, 0, first.stderr)
+  const a = launch([...common(10), '--only', 'p0,p1', '--listen', '127.0.0.1', '--run-dir', join(dir, 'a'), '--force'])
+  const bootstrap = (await waitForFile(join(dir, 'a', 'bootstrap.txt'), 60_000)).split('\n')[0]
+  const b = launch([...common(10), '--only', 'p2,p3', '--listen', '127.0.0.2', '--bootstrap', bootstrap, '--run-dir', join(dir, 'b')])
+  const [ra, rb] = await Promise.all([a.done, b.done])
+  assert.equal(ra.code, 0, ra.stderr)
+  assert.equal(rb.code, 0, rb.stderr)
+  assert.match(rb.stdout + rb.stderr, /the other hosts are at round 6: this host's peers start there/)
+  for (const id of ['p2', 'p3']) {
+    const rounds = readFileSync(join(dir, 'b', 'peers', id, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { round: number, missing: string[] })
+    assert.deepEqual(rounds.map((r) => r.round), [6, 7, 8, 9], `${id} ran rounds 6–9 only`)
+    // From the second round on, the neighbours on the other host deliver: both hosts are in step.
+    assert.ok(rounds.slice(1).every((r) => r.missing.length === 0), `${id}: ${JSON.stringify(rounds.map((r) => r.missing))}`)
+  }
+})

@@ -1,14 +1,16 @@
 // The control plane: small JSON messages on the gossipsub topic /murmur/<swarm>/control/1 —
 // heartbeats with the round, membership (who listens where), end-of-run summaries. Models never
 // travel here. A topic validator drops anything malformed before gossipsub forwards it, and
-// gossipsub's peer scoring then penalises whoever published it.
+// gossipsub's peer scoring then penalises whoever published it. Every refusal is counted by its
+// reason and by the signer of the message (gossipsub's StrictSign authenticates it).
 
 import { TopicValidatorResult, type Message, type PeerId } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { fromString, toString } from 'uint8arrays'
 import { logger, type Logger } from './log.ts'
-import { parseManifest, type SwarmManifest } from './manifest.ts'
+import { ManifestError, parseManifest, type SwarmManifest } from './manifest.ts'
 import type { MurmurNode } from './node.ts'
+import { RefusalCounter, type RefusalCounts } from './refusals.ts'
 
 /** The largest control message accepted, in bytes of JSON. */
 export const MAX_CONTROL_BYTES = 64 * 1024
@@ -27,6 +29,11 @@ function isMultiaddr (text: string): boolean {
 }
 const MAX_ADDR_LENGTH = 512
 const MAX_REJECTION_KINDS = 32
+/**
+ * Node ids bound to a signer, at most (as many as a member list holds). Signing keys cost nothing
+ * to make: past this, messages about new nodes are refused rather than remembered.
+ */
+export const MAX_CONTROL_NODES = 4096
 
 /** "I am at this round": sent by every peer in turn (`heartbeatDue`) or on a timer. */
 export interface HeartbeatMessage { type: 'heartbeat', node: string, round: number, time: number }
@@ -77,11 +84,20 @@ export function controlTopic (swarm: string): string {
   return `/murmur/${swarm}/control/1`
 }
 
+/**
+ * Why a control message was refused: too large, not a valid message ('malformed'), a manifest of
+ * another swarm or protocol version, about a node outside a closed swarm, or published by a
+ * peer that may not speak for the node it names ('spoofed').
+ */
+export type ControlRefusal = 'oversized' | 'malformed' | 'wrong-swarm' | 'version' | 'unknown-sender' | 'spoofed'
+
 /** A control message that failed validation; the message says which field and why. */
 export class ControlMessageError extends Error {
-  constructor (message: string) {
+  readonly reason: ControlRefusal
+  constructor (message: string, reason: ControlRefusal = 'malformed') {
     super(message)
     this.name = 'ControlMessageError'
+    this.reason = reason
   }
 }
 
@@ -117,7 +133,7 @@ function checkRejected (value: unknown): Record<string, number> {
  * membership message must announce that very PeerId. Throws a ControlMessageError otherwise.
  */
 export function parseControlMessage (bytes: Uint8Array, from?: PeerId): ControlMessage {
-  if (bytes.length > MAX_CONTROL_BYTES) throw new ControlMessageError(`control message of ${bytes.length} bytes exceeds ${MAX_CONTROL_BYTES}`)
+  if (bytes.length > MAX_CONTROL_BYTES) throw new ControlMessageError(`control message of ${bytes.length} bytes exceeds ${MAX_CONTROL_BYTES}`, 'oversized')
   let value: unknown
   try {
     value = JSON.parse(toString(bytes))
@@ -143,7 +159,9 @@ export function parseControlMessage (bytes: Uint8Array, from?: PeerId): ControlM
       if (!Array.isArray(addrs) || addrs.length > MAX_ADDRS || !addrs.every((a) => typeof a === 'string' && a.length > 0 && a.length <= MAX_ADDR_LENGTH && isMultiaddr(a))) {
         fail(type, `addrs must be an array of at most ${MAX_ADDRS} multiaddrs`)
       }
-      if (from !== undefined && fields.peerId !== from.toString()) fail(type, `announces ${fields.peerId} but was published by ${from.toString()}`)
+      if (from !== undefined && fields.peerId !== from.toString()) {
+        throw new ControlMessageError(`${type} message: announces ${fields.peerId} but was published by ${from.toString()}`, 'spoofed')
+      }
       return { type, node: fields.node, peerId: fields.peerId, addrs: addrs as string[] }
     }
     case 'manifest': {
@@ -151,7 +169,8 @@ export function parseControlMessage (bytes: Uint8Array, from?: PeerId): ControlM
       try {
         manifest = parseManifest(fields.manifest)
       } catch (error) {
-        fail(type, (error as Error).message)
+        const version = error instanceof ManifestError && error.field === 'protocol'
+        throw new ControlMessageError(`${type} message: ${(error as Error).message}`, version ? 'version' : 'malformed')
       }
       return { type, node: fields.node, manifest }
     }
@@ -178,9 +197,14 @@ export interface ControlPlaneOptions {
   /**
    * Known node id → PeerId bindings (e.g. from the address book). A message about a bound node
    * from any other publisher is rejected. Unbound nodes are bound by their first accepted
-   * membership message.
+   * message (a PeerId speaks for one node only).
    */
   peers?: ReadonlyMap<string, PeerId | string>
+  /**
+   * A closed swarm's node ids (its topology): messages about any other node are refused as
+   * 'unknown-sender'. Without it, any node id may be bound by its first message.
+   */
+  known?: ReadonlySet<string>
   /** Defaults to `murmur:control:<self>`. */
   log?: Logger
 }
@@ -214,6 +238,8 @@ export interface ControlPlane {
   members: () => ReadonlyMap<string, Member>
   /** Messages the validator refused. */
   rejected: () => number
+  /** Messages the validator refused, by reason and by signer (its node id once bound). */
+  refusals: () => RefusalCounts
   /** Adds node id → PeerId bindings (see ControlPlaneOptions.peers). */
   setPeers: (peers: ReadonlyMap<string, PeerId | string>) => void
   /**
@@ -230,36 +256,65 @@ export function createControlPlane (node: MurmurNode, options: ControlPlaneOptio
   const pubsub = node.services.pubsub
   const handlers = new Map<ControlMessageType, Set<(message: ControlMessage, from: PeerId | undefined) => void>>()
   const members = new Map<string, Member>()
-  /** node id → PeerId string: who may speak for that node. */
-  const peerOf = new Map<string, string>([[options.self, node.peerId.toString()]])
-  let rejected = 0
+  /** node id → PeerId string: who may speak for that node; and back. */
+  const peerOf = new Map<string, string>()
+  const nodeOf = new Map<string, string>()
+  const refusals = new RefusalCounter()
   let heartbeat: ReturnType<typeof setInterval> | undefined
 
-  const setPeers = (peers: ReadonlyMap<string, PeerId | string>): void => {
-    for (const [id, peer] of peers) peerOf.set(id, peer.toString())
+  /** Binds `id` to `peer`, undoing whatever either was bound to before. */
+  const bind = (id: string, peer: string): void => {
+    const oldPeer = peerOf.get(id)
+    if (oldPeer !== undefined) nodeOf.delete(oldPeer)
+    const oldId = nodeOf.get(peer)
+    if (oldId !== undefined) peerOf.delete(oldId)
+    peerOf.set(id, peer)
+    nodeOf.set(peer, id)
   }
+  const setPeers = (peers: ReadonlyMap<string, PeerId | string>): void => {
+    for (const [id, peer] of peers) bind(id, peer.toString())
+  }
+  bind(options.self, node.peerId.toString())
   if (options.peers !== undefined) setPeers(options.peers)
 
   /** Parses a received message and checks its publisher may speak for its node. */
   const check = (message: Message): ControlMessage => {
     const from = message.type === 'signed' ? message.from : undefined
     const parsed = parseControlMessage(message.data, from)
+    if (parsed.type === 'manifest' && parsed.manifest.swarm !== options.swarm) {
+      throw new ControlMessageError(`manifest message: of swarm ${parsed.manifest.swarm}, this is ${options.swarm}`, 'wrong-swarm')
+    }
+    if (options.known !== undefined && !options.known.has(parsed.node)) {
+      throw new ControlMessageError(`${parsed.type} message for node ${parsed.node}, which is not in this swarm`, 'unknown-sender')
+    }
     if (from !== undefined) {
+      const signer = from.toString()
       const bound = peerOf.get(parsed.node)
-      if (bound !== undefined && bound !== from.toString()) {
-        throw new ControlMessageError(`${parsed.type} message for node ${parsed.node}, which is ${bound}, published by ${from.toString()}`)
+      if (bound !== undefined && bound !== signer) {
+        throw new ControlMessageError(`${parsed.type} message for node ${parsed.node}, which is ${bound}, published by ${signer}`, 'spoofed')
+      }
+      const speaksFor = nodeOf.get(signer)
+      if (speaksFor !== undefined && speaksFor !== parsed.node) {
+        throw new ControlMessageError(`${parsed.type} message for node ${parsed.node} published by ${signer}, which is node ${speaksFor}`, 'spoofed')
+      }
+      if (bound === undefined && peerOf.size >= MAX_CONTROL_NODES) {
+        throw new ControlMessageError(`${parsed.type} message for node ${parsed.node}: ${MAX_CONTROL_NODES} nodes are known already`, 'unknown-sender')
       }
     }
     return parsed
   }
 
-  const validate = (_propagationSource: PeerId, message: Message): TopicValidatorResult => {
+  const validate = (propagationSource: PeerId, message: Message): TopicValidatorResult => {
+    const from = message.type === 'signed' ? message.from : undefined
     try {
       const parsed = check(message)
-      if (parsed.type === 'membership' && !peerOf.has(parsed.node)) peerOf.set(parsed.node, parsed.peerId)
+      // The first accepted message of a node binds it to its signer.
+      if (from !== undefined && !peerOf.has(parsed.node)) bind(parsed.node, from.toString())
       return TopicValidatorResult.Accept
     } catch (error) {
-      rejected++
+      // Counted under who signed it (never the node it names); unsigned, under who forwarded it.
+      const signer = (from ?? propagationSource).toString()
+      refusals.add(error instanceof ControlMessageError ? error.reason : 'malformed', nodeOf.get(signer) ?? signer)
       log('rejected a control message: %s', (error as Error).message)
       return TopicValidatorResult.Reject
     }
@@ -326,7 +381,8 @@ export function createControlPlane (node: MurmurNode, options: ControlPlaneOptio
       return () => { set.delete(entry) }
     },
     members: () => members,
-    rejected: () => rejected,
+    rejected: () => refusals.total,
+    refusals: () => refusals.counts(),
     setPeers,
     startHeartbeat (intervalMs, round) {
       if (!(intervalMs > 0 && Number.isFinite(intervalMs))) throw new RangeError(`heartbeat interval must be a positive number of ms, got ${intervalMs}`)

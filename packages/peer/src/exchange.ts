@@ -11,6 +11,7 @@ import { Inbox } from './inbox.ts'
 import { lengthPrefixed } from './length-prefix.ts'
 import { logger, type Logger } from './log.ts'
 import type { MurmurNode } from './node.ts'
+import type { RefusalCounts } from './refusals.ts'
 import type { ModelTransport } from './types.ts'
 
 export const MODEL_PROTOCOL = '/murmur/model/1.0.0'
@@ -45,6 +46,12 @@ export interface ExchangeOptions {
   readTimeoutMs?: number
   /** The address book, if known at creation (see setAddressBook). */
   addressBook?: AddressBook
+  /**
+   * Whether node `id` is a neighbour now (an edge about to start included). Frames of any other
+   * node of the book are refused unread, like a stranger's, so they never count under its name
+   * (default: every node of the address book is a neighbour).
+   */
+  isNeighbour?: (id: string) => boolean
   /** Defaults to `murmur:exchange:<self>`. */
   log?: Logger
 }
@@ -64,6 +71,11 @@ export interface ModelExchange extends ModelTransport {
   addPeer: (id: string, entry: AddressBookEntry) => Promise<void>
   /** Frame bytes written so far (successful sends only). */
   bytesSent: () => number
+  /**
+   * Refused frames: by reason (all of them) and by neighbour, and how many came from strangers
+   * (peers not in the address book, or not neighbours), which no neighbour's count includes.
+   */
+  refusals: () => { frames: RefusalCounts, strangers: number }
   /** Opens the receive window at `round` (see ModelTransport.startAt). */
   startAt: (round: number) => void
 }
@@ -123,11 +135,12 @@ export function createModelExchange (node: MurmurNode, options: ExchangeOptions)
   let sent = 0
 
   const receive = async (stream: Stream, connection: Connection): Promise<void> => {
+    // The sender is who the noise handshake authenticated; a frame's own sender field never decides.
     const from = nodeOfPeer.get(connection.remotePeer.toString())
-    if (from === undefined) {
+    if (from === undefined || options.isNeighbour?.(from) === false) {
       // Refused before reading: a stranger gets no buffer at all.
-      inbox.count('unknown-sender', `peer ${connection.remotePeer.toString()} is not in the address book`)
-      stream.abort(new Error('unknown peer'))
+      inbox.countStranger('unknown-sender', from === undefined ? `peer ${connection.remotePeer.toString()} is not in the address book` : `${from} is not a neighbour`)
+      stream.abort(new Error(from === undefined ? 'unknown peer' : 'not a neighbour'))
       return
     }
     let timedOut = false
@@ -241,6 +254,7 @@ export function createModelExchange (node: MurmurNode, options: ExchangeOptions)
     frontier: (from, quorum) => inbox.frontier(from, quorum),
     lastHeard: (id) => inbox.lastHeard(id),
     startAt: (round) => { inbox.advance(round) },
-    bytesSent: () => sent
+    bytesSent: () => sent,
+    refusals: () => ({ frames: { byReason: { ...inbox.rejections() }, bySender: inbox.rejectionsBySender() }, strangers: inbox.strangers })
   }
 }

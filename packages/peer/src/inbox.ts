@@ -69,6 +69,8 @@ export class Inbox {
   readonly rejected = new Map<Reason, number>()
   /** Refusals by sender (the sender is known from the connection, whatever the frame claims). */
   readonly rejectedFrom = new Map<string, number>()
+  /** Refused frames of peers that are not neighbours: in `rejected`, never in `rejectedFrom`. */
+  strangers = 0
   waiter: Waiter | undefined
   connected = true
   /** The newest frame of each sender that was too far ahead of the window, kept for a catch-up. */
@@ -88,6 +90,12 @@ export class Inbox {
     this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1)
     if (from !== undefined) this.rejectedFrom.set(from, (this.rejectedFrom.get(from) ?? 0) + 1)
     this.hub.onReject?.(reason, detail ?? reason, from)
+  }
+
+  /** Counts a refused frame of a peer that is not a neighbour, under no sender's name. */
+  countStranger (reason: Reason, detail?: string): void {
+    this.strangers++
+    this.count(reason, detail)
   }
 
   receive (from: string, bytes: Uint8Array): void {

@@ -7,7 +7,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { writeFile } from 'node:fs/promises'
 import { join as joinPath } from 'node:path'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { ephemeralIdentity, loadOrCreateIdentity } from './identity.ts'
+import { loadOrCreateIdentity } from './identity.ts'
 import { logger } from './log.ts'
 import { PROTOCOL_VERSION, type SwarmManifest } from './manifest.ts'
 import { createMurmurNode } from './node.ts'
@@ -19,6 +19,12 @@ import { loadJoinerData, type JoinerDataSpec } from './task.ts'
 import type { RoundMetrics } from './types.ts'
 
 const log = logger('join')
+
+/**
+ * How often a joiner asks a neighbour for its round while it waits for it: well within the
+ * manifest requests a peer serves one caller (MANIFEST_REQUEST_LIMIT).
+ */
+export const ROUND_POLL_MS = 200
 
 /** A join that cannot go ahead; the message says why and what to change. */
 export class JoinError extends Error {
@@ -41,6 +47,11 @@ export interface JoinOptions {
   data?: JoinerDataSpec
   listen?: string[]
   announce?: string[]
+  /**
+   * PeerIds that may connect besides the swarm's members this node learns (`--allow`); without
+   * it, anyone may (the swarm is open).
+   */
+  allow?: readonly string[]
   /** Protocol version this node speaks (default the current one). */
   protocol?: number
   /** How long to keep trying to reach a bootstrap peer (default 15 s). */
@@ -77,9 +88,11 @@ async function probe (options: JoinOptions): Promise<{ manifest: SwarmManifest, 
   })
   if (addrs.length === 0) throw new JoinError('no bootstrap address given')
   const timeoutMs = options.connectTimeoutMs ?? 15_000
-  const node = await createMurmurNode({ privateKey: await ephemeralIdentity(), listen: [] })
+  // Under the node's own identity: a swarm that admits newcomers by PeerId (`--allow`) lets it in.
+  const node = await createMurmurNode({ privateKey: await loadOrCreateIdentity(options.stateDir), listen: [] })
   const deadline = Date.now() + timeoutMs
-  const reasons: string[] = []
+  // The last failure of each address: the one that would have answered may not be the last tried.
+  const reasons = new Map<string, string>()
   try {
     while (Date.now() < deadline) {
       for (const addr of addrs) {
@@ -92,7 +105,7 @@ async function probe (options: JoinOptions): Promise<{ manifest: SwarmManifest, 
         } catch (error) {
           // A manifest this node cannot train with is final; an unreachable peer may come up.
           if ((error as Error).name === 'ManifestError') throw new JoinError(`${addr.toString()}: ${(error as Error).message}`)
-          reasons.push(`${addr.toString()}: ${(error as Error).message}`)
+          reasons.set(addr.toString(), (error as Error).message)
           log('bootstrap %s: %s', addr.toString(), (error as Error).message)
         }
       }
@@ -102,7 +115,9 @@ async function probe (options: JoinOptions): Promise<{ manifest: SwarmManifest, 
   } finally {
     await node.stop()
   }
-  throw new JoinError(`could not reach a bootstrap peer within ${Math.round(timeoutMs / 1000)} s (${reasons.at(-1) ?? 'no attempt finished'})`)
+  const causes = [...reasons].map(([addr, reason]) => `${addr}: ${reason}`).join('; ')
+  if (options.signal?.aborted === true) throw new JoinError(`stopped before a bootstrap peer answered${causes === '' ? '' : ` (${causes})`}`)
+  throw new JoinError(`could not reach a bootstrap peer within ${Math.round(timeoutMs / 1000)} s (${causes === '' ? 'no attempt finished' : causes})`)
 }
 
 /** Coordinate-wise median of the fetched models: up to half of them may lie. */
@@ -138,6 +153,7 @@ export async function joinSwarm (options: JoinOptions): Promise<JoinResult> {
     listen: options.listen ?? ['/ip4/127.0.0.1/tcp/0'],
     ...(options.announce === undefined ? {} : { announce: options.announce }),
     open: true,
+    ...(options.allow === undefined ? {} : { allow: options.allow }),
     swarmSize: manifest.nodes + 1,
     data,
     targetDegree: degree
@@ -161,14 +177,19 @@ export async function joinSwarm (options: JoinOptions): Promise<JoinResult> {
     // that round declines, and the start moves after it.
     let startRound = latest + 3
     let accepted: string[] = []
+    const declined = new Map<string, string>()
     for (let attempt = 0; attempt < 3; attempt++) {
       const answer = await peer.requestNeighbours(order.filter((m) => !accepted.includes(m.id)), degree - accepted.length, startRound)
       accepted = [...accepted, ...answer.accepted]
+      for (const [id, reason] of Object.entries(answer.declined)) declined.set(id, reason)
       if (accepted.length >= degree || answer.latestRound < startRound) break
       startRound = answer.latestRound + 2
       if (accepted.length > 0) await peer.requestNeighbours(order.filter((m) => accepted.includes(m.id)), accepted.length, startRound)
     }
-    if (accepted.length === 0) throw new JoinError(`no peer of swarm ${manifest.swarm} accepted this node as a neighbour`)
+    if (accepted.length === 0) {
+      const causes = [...declined].filter(([id]) => !accepted.includes(id)).map(([id, reason]) => `${id}: ${reason}`)
+      throw new JoinError(`no peer of swarm ${manifest.swarm} accepted this node as a neighbour${causes.length === 0 ? '' : ` (${causes.join('; ')})`}`)
+    }
     if (startRound >= manifest.schedule.rounds) throw new JoinError(`swarm ${manifest.swarm} ends at round ${manifest.schedule.rounds} before this node could start`)
     status(`neighbours ${accepted.join(', ')} from round ${startRound}`)
     // A neighbour keeps only the next two rounds' frames: sending earlier would lose the model.
@@ -202,7 +223,7 @@ async function waitForRound (peer: MurmurPeer, neighbours: readonly MemberRecord
         log('%s: %s', m.id, (error as Error).message)
       }
     }
-    if (pending.size > 0) await new Promise((resolve) => setTimeout(resolve, 50))
+    if (pending.size > 0) await new Promise((resolve) => setTimeout(resolve, ROUND_POLL_MS))
   }
 }
 

@@ -9,6 +9,7 @@ import { ping, type PingService } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import { toString } from 'uint8arrays'
+import type { PeerAccess } from './access.ts'
 
 export type MurmurServices = {
   identify: Identify
@@ -26,14 +27,19 @@ export interface NodeOptions {
   announce?: string[]
   /** Open connections allowed before libp2p prunes (default 1024). */
   maxConnections?: number
+  /** Who may connect, and for how long (default: anyone, for as long as they like). */
+  access?: PeerAccess
 }
 
 /**
  * Creates and starts a node with the murmur stack. Connection limits are sized for a swarm of
- * ~128 peers on one host: libp2p's defaults would refuse a busy node's neighbours.
+ * ~128 peers on one host: libp2p's defaults would refuse a busy node's neighbours. With `access`,
+ * its gater decides who may connect and it watches the connections of strangers (see access.ts).
  */
 export async function createMurmurNode (options: NodeOptions): Promise<MurmurNode> {
-  return await createLibp2p({
+  const node = await createLibp2p({
+    // Started below, once the access control watches its connections.
+    start: false,
     privateKey: options.privateKey,
     addresses: {
       listen: options.listen ?? ['/ip4/127.0.0.1/tcp/0'],
@@ -42,6 +48,7 @@ export async function createMurmurNode (options: NodeOptions): Promise<MurmurNod
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    ...(options.access === undefined ? {} : { connectionGater: options.access.gater }),
     connectionManager: {
       // Every pair of graph neighbours and gossipsub mesh peers holds a connection.
       maxConnections: options.maxConnections ?? 1024,
@@ -70,4 +77,7 @@ export async function createMurmurNode (options: NodeOptions): Promise<MurmurNod
       })
     }
   })
+  options.access?.attach(node)
+  await node.start()
+  return node
 }

@@ -7,6 +7,8 @@
 //
 // A directory binds node ids to PeerIds: the first binding of an id stands, so nobody can take
 // over a known node's id. Answers to callers come from the directory and the neighbour set only.
+// Each protocol limits the requests of one PeerId (a token bucket), and every request refused, a
+// neighbour request declined included, is counted by reason and requesting PeerId.
 
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -16,16 +18,30 @@ import { logger, type Logger } from './log.ts'
 import { MANIFEST_PROTOCOL, parseManifest, PROTOCOL_VERSION, type SwarmManifest } from './manifest.ts'
 import type { NeighbourSet } from './neighbours.ts'
 import type { MurmurNode } from './node.ts'
-import { call, callJson, serve, serveJson, type RpcOptions } from './rpc.ts'
+import { RefusalCounter, type RefusalCounts } from './refusals.ts'
+import { call, callJson, RateLimiter, RequestRefused, serve, serveJson, type RateLimit, type RpcOptions } from './rpc.ts'
 import type { AddressBookEntry } from './exchange.ts'
 
 export const MEMBERS_PROTOCOL = '/murmur/members/1.0.0'
 export const NEIGHBOUR_PROTOCOL = '/murmur/neighbour/1.0.0'
 export const STATE_PROTOCOL = '/murmur/state/1.0.0'
 
-const MAX_MEMBERS = 4096
+/** Records of a member list, at most; announcements never grow a directory past it either. */
+export const MAX_MEMBERS = 4096
 /** How many rounds ahead a requested edge may start. */
-const MAX_START_AHEAD = 16
+export const MAX_START_AHEAD = 16
+
+/**
+ * Neighbour requests of one PeerId: 4 at once (a joiner asks again when the start round moves),
+ * then one per 15 s. Each accepted one costs the node a wait every round until it is dropped.
+ */
+export const NEIGHBOUR_REQUEST_LIMIT: RateLimit = { burst: 4, intervalMs: 15_000 }
+/** Manifest requests of one PeerId: a joiner polls its neighbours' rounds a few times a second. */
+export const MANIFEST_REQUEST_LIMIT: RateLimit = { burst: 20, intervalMs: 100 }
+/** Member-list requests of one PeerId: a multi-host launch asks twice a second until it knows everyone. */
+export const MEMBERS_REQUEST_LIMIT: RateLimit = { burst: 16, intervalMs: 250 }
+/** Model requests of one PeerId: each costs a whole model's bytes, and a joiner asks once. */
+export const STATE_REQUEST_LIMIT: RateLimit = { burst: 8, intervalMs: 1000 }
 const MAX_ADDRS = 16
 const MAX_ID = 255
 
@@ -154,16 +170,37 @@ export interface NeighbourRequest {
   from: number
 }
 
+/** Why a neighbour request is declined. */
+export type NeighbourRefusal = 'closed' | 'full' | 'too-late' | 'too-early' | 'id-taken' | 'byzantine' | 'cooling-down'
+const NEIGHBOUR_REFUSALS: readonly NeighbourRefusal[] = ['closed', 'full', 'too-late', 'too-early', 'id-taken', 'byzantine', 'cooling-down']
+
 export type NeighbourAnswer =
   | { ok: true, round: number, degree: number }
-  | { ok: false, round: number, reason: 'closed' | 'full' | 'too-late' | 'too-early' | 'id-taken' | 'byzantine' }
+  | { ok: false, round: number, reason: NeighbourRefusal }
+
+/** A request of another protocol version is refused as such, before its fields are read. */
+function checkVersion (value: unknown, what: string): void {
+  if (isObject(value) && value.protocol !== undefined && value.protocol !== PROTOCOL_VERSION) {
+    throw new RequestRefused('version', `${what}: protocol version ${JSON.stringify(value.protocol)}, this peer speaks version ${PROTOCOL_VERSION}`)
+  }
+}
 
 function parseNeighbourRequest (value: unknown): NeighbourRequest {
   if (!isObject(value)) throw new MembershipError('neighbour request: expected an object')
   if (!isId(value.node)) throw new MembershipError('neighbour request.node: expected a node id')
   if (!Number.isInteger(value.degree) || (value.degree as number) < 1 || (value.degree as number) > 1024) throw new MembershipError('neighbour request.degree: expected an integer in [1, 1024]')
-  if (!Number.isInteger(value.from) || (value.from as number) < 0) throw new MembershipError('neighbour request.from: expected an integer ≥ 0')
+  if (!Number.isInteger(value.from) || (value.from as number) < 0 || (value.from as number) > 0xffffffff) throw new MembershipError('neighbour request.from: expected an integer in [0, 2^32 − 1]')
   return { node: value.node, addrs: parseAddrs(value.addrs, 'neighbour request.addrs'), degree: value.degree as number, from: value.from as number }
+}
+
+/** Runs a request check; what it finds wrong is the request's fault, refused as 'malformed'. */
+function malformed<T> (check: () => T): T {
+  try {
+    return check()
+  } catch (error) {
+    if (error instanceof MembershipError) throw new RequestRefused('malformed', error.message)
+    throw error
+  }
 }
 
 function parseNeighbourAnswer (value: unknown): NeighbourAnswer {
@@ -172,9 +209,8 @@ function parseNeighbourAnswer (value: unknown): NeighbourAnswer {
     if (!Number.isInteger(value.degree)) throw new MembershipError('neighbour answer.degree: expected an integer')
     return { ok: true, round: value.round as number, degree: value.degree as number }
   }
-  const reasons = ['closed', 'full', 'too-late', 'too-early', 'id-taken', 'byzantine']
-  if (typeof value.reason !== 'string' || !reasons.includes(value.reason)) throw new MembershipError('neighbour answer.reason: unknown')
-  return { ok: false, round: value.round as number, reason: value.reason as 'closed' }
+  if (!NEIGHBOUR_REFUSALS.includes(value.reason as NeighbourRefusal)) throw new MembershipError(`neighbour answer.reason: unknown reason ${JSON.stringify(value.reason)}`)
+  return { ok: false, round: value.round as number, reason: value.reason as NeighbourRefusal }
 }
 
 export interface OpenSwarmOptions {
@@ -195,69 +231,105 @@ export interface OpenSwarmOptions {
   addPeer: (id: string, entry: AddressBookEntry) => Promise<void>
   /** Accept newcomers as neighbours (`launch --open`, and every joiner). */
   open: boolean
+  /** The clock of the request limits (default Date.now). */
+  now?: () => number
+  /** Request limits per requesting PeerId, by protocol (defaults: the *_REQUEST_LIMIT constants). */
+  limits?: Partial<Record<'manifest' | 'members' | 'neighbour' | 'state', RateLimit>>
   log?: Logger
 }
 
 export interface OpenSwarmServices {
   start: () => Promise<void>
   stop: () => Promise<void>
-  /** Requests refused as malformed or not allowed. */
+  /** Requests refused (unreadable, over the limit, declined), all of them. */
   refused: () => number
+  /** Requests refused, by reason and by requesting PeerId. */
+  refusals: () => RefusalCounts
 }
 
 /** Serves the manifest, membership, neighbour and state protocols of one peer. */
 export function createOpenSwarmServices (node: MurmurNode, options: OpenSwarmOptions): OpenSwarmServices {
   const log = options.log ?? logger(`open:${options.self}`)
-  let refused = 0
-  const onError = (): void => { refused++ }
+  const refusals = new RefusalCounter()
   const protocols = [MANIFEST_PROTOCOL, MEMBERS_PROTOCOL, NEIGHBOUR_PROTOCOL, STATE_PROTOCOL]
+  const limiter = (limit: RateLimit): RateLimiter => new RateLimiter(limit, options.now)
+  const limits = {
+    manifest: limiter(options.limits?.manifest ?? MANIFEST_REQUEST_LIMIT),
+    members: limiter(options.limits?.members ?? MEMBERS_REQUEST_LIMIT),
+    neighbour: limiter(options.limits?.neighbour ?? NEIGHBOUR_REQUEST_LIMIT),
+    state: limiter(options.limits?.state ?? STATE_REQUEST_LIMIT)
+  }
+  // Counted under the PeerId the connection authenticated: a node id would be the requester's word.
+  const serving = (limit: RateLimiter): { log: Logger, refusals: RefusalCounter, limit: RateLimiter } => ({ log, refusals, limit })
 
-  const members = async (request: unknown): Promise<unknown> => {
+  const members = async (request: unknown, remote: PeerId): Promise<unknown> => {
+    checkVersion(request, 'members request')
+    const requester = remote.toString()
     const announced = isObject(request) && request.announce !== undefined
-      ? parseMemberList({ members: request.announce }, (error) => { onError(); log('left out an announced record: %s', error.message) })
+      ? malformed(() => parseMemberList({ members: request.announce }, (error) => {
+        refusals.add('bad-record', requester)
+        log('left out a record announced by %s: %s', requester, error.message)
+      }))
       : []
     for (const record of announced) {
-      if (!options.directory.bind(record)) log('ignored a conflicting record for %s', record.id)
+      // Announcements never grow the directory past what a member list may hold.
+      if (options.directory.get(record.id) === undefined && options.directory.size >= MAX_MEMBERS) {
+        refusals.add('directory-full', requester)
+        continue
+      }
+      if (!options.directory.bind(record)) {
+        refusals.add('conflicting-record', requester)
+        log('ignored a conflicting record for %s from %s', record.id, requester)
+      }
     }
     return { members: options.directory.list() }
   }
 
   const neighbour = async (request: unknown, remote: PeerId): Promise<NeighbourAnswer> => {
-    const req = parseNeighbourRequest(request)
+    checkVersion(request, 'neighbour request')
+    const req = malformed(() => parseNeighbourRequest(request))
     const round = options.round()
-    if (!options.open) return { ok: false, round, reason: 'closed' }
-    if (options.neighbours === undefined) return { ok: false, round, reason: 'byzantine' }
-    // Refused requests leave no trace: a full peer does not learn the requester's address, and an
-    // edge may not start so far ahead that it would hold a slot for nothing.
-    const known = options.neighbours.has(req.node)
-    if (!known && options.neighbours.size >= options.neighbours.maxDegree) return { ok: false, round, reason: 'full' }
-    if (req.from > round + MAX_START_AHEAD) return { ok: false, round, reason: 'too-early' }
-    if (!options.directory.bind({ id: req.node, peerId: remote.toString(), addrs: req.addrs })) return { ok: false, round, reason: 'id-taken' }
-    // The edge must start at a round this peer has not begun, or the two ends would disagree on it.
-    if (req.from <= round && !options.neighbours.has(req.node)) return { ok: false, round, reason: 'too-late' }
+    const decline = (reason: NeighbourRefusal): NeighbourAnswer => {
+      refusals.add(reason, remote.toString())
+      log('declined %s (%s) as a neighbour from round %d: %s', req.node, remote.toString(), req.from, reason)
+      return { ok: false, round, reason }
+    }
+    if (!options.open) return decline('closed')
+    const set = options.neighbours
+    if (set === undefined) return decline('byzantine')
+    // Refused requests leave no trace: the requester's address is only learnt once every check
+    // passed. An edge may not start so far ahead that it would hold a slot for nothing, nor at a
+    // round this peer has begun (the two ends would disagree on it); a dropped id waits its turn.
+    const known = set.has(req.node)
+    if (!known && set.coolingDown(req.node)) return decline('cooling-down')
+    if (!known && set.size >= set.maxDegree) return decline('full')
+    if (req.from > round + MAX_START_AHEAD) return decline('too-early')
+    if (!known && req.from <= round) return decline('too-late')
+    if (!options.directory.bind({ id: req.node, peerId: remote.toString(), addrs: req.addrs })) return decline('id-taken')
     const record = options.directory.get(req.node)
-    if (record === undefined) return { ok: false, round, reason: 'id-taken' }
+    if (record === undefined) return decline('id-taken')
     await options.addPeer(req.node, bookEntry(record))
-    if (!options.neighbours.add(req.node, req.degree, req.from)) return { ok: false, round, reason: 'full' }
+    if (!set.add(req.node, req.degree, req.from)) return decline('full')
     log('accepted %s as a neighbour from round %d', req.node, req.from)
-    return { ok: true, round, degree: options.neighbours.size }
+    return { ok: true, round, degree: set.size }
   }
 
   return {
     async start () {
-      await serveJson(node, MANIFEST_PROTOCOL, async () => options.manifest(), { log, onError })
-      await serveJson(node, MEMBERS_PROTOCOL, members, { log, onError })
-      await serveJson(node, NEIGHBOUR_PROTOCOL, async (request, connection) => await neighbour(request, connection.remotePeer), { log, onError })
+      await serveJson(node, MANIFEST_PROTOCOL, async () => options.manifest(), serving(limits.manifest))
+      await serveJson(node, MEMBERS_PROTOCOL, async (request, connection) => await members(request, connection.remotePeer), serving(limits.members))
+      await serveJson(node, NEIGHBOUR_PROTOCOL, async (request, connection) => await neighbour(request, connection.remotePeer), serving(limits.neighbour))
       await serve(node, STATE_PROTOCOL, async () => {
         // The model as it stands, labelled with the last round it finished.
         const round = Math.max(0, options.round() - 1)
         return encodeFrame({ swarm: options.swarm, sender: options.self, round, dtype: 'f32', params: options.params() })
-      }, { log, onError, maxBytes: 4096 })
+      }, { ...serving(limits.state), maxBytes: 4096 })
     },
     async stop () {
       for (const protocol of protocols) await node.unhandle(protocol)
     },
-    refused: () => refused
+    refused: () => refusals.total,
+    refusals: () => refusals.counts()
   }
 }
 
@@ -270,13 +342,17 @@ export async function fetchManifest (node: MurmurNode, target: Target, options: 
   return await callJson(node, target, MANIFEST_PROTOCOL, {}, (value) => parseManifest(value, options.protocol ?? PROTOCOL_VERSION), options)
 }
 
-/** Tells a peer about `announce` and returns the records it knows. */
-export async function fetchMembers (node: MurmurNode, target: Target, announce: MemberRecord[] = [], options: RpcOptions = {}): Promise<MemberRecord[]> {
-  return await callJson(node, target, MEMBERS_PROTOCOL, { announce }, parseMemberList, options)
+/**
+ * Tells a peer about `announce` and returns the records it knows; records that do not hold up
+ * are left out and told to `onBad`.
+ */
+export async function fetchMembers (node: MurmurNode, target: Target, announce: MemberRecord[] = [], options: RpcOptions & { onBad?: (error: MembershipError) => void } = {}): Promise<MemberRecord[]> {
+  return await callJson(node, target, MEMBERS_PROTOCOL, { protocol: PROTOCOL_VERSION, announce }, (value) => parseMemberList(value, options.onBad), options)
 }
 
+/** Asks a peer to take this node as a neighbour; a refusal of the request itself is a RequestRefused. */
 export async function requestNeighbour (node: MurmurNode, target: Target, request: NeighbourRequest, options: RpcOptions = {}): Promise<NeighbourAnswer> {
-  return await callJson(node, target, NEIGHBOUR_PROTOCOL, request, parseNeighbourAnswer, options)
+  return await callJson(node, target, NEIGHBOUR_PROTOCOL, { protocol: PROTOCOL_VERSION, ...request }, parseNeighbourAnswer, options)
 }
 
 /** A peer's current model, checked like any model frame (swarm, dimension, finite values). */

@@ -5,6 +5,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { createRng, permutation } from '@murmur/robust'
 import { multiaddr } from '@multiformats/multiaddr'
+import { PeerAccess, strangerPolicy, type ConnectionRefusals } from './access.ts'
 import { loadCheckpoint } from './checkpoint.ts'
 import { createCollusionChannel } from './collusion.ts'
 import { createControlPlane, heartbeatDue, heartbeatPeriod } from './control.ts'
@@ -20,6 +21,7 @@ import {
   bookEntry, createOpenSwarmServices, Directory, fetchState, requestNeighbour, type MemberRecord
 } from './open-swarm.ts'
 import { createNodeLearner, engineOptions, loadPeerData, peerConfigFromPlan, type PeerConfig } from './peer-config.ts'
+import { peerRefusals, type PeerRefusals } from './refusals.ts'
 import type { PeerAddress, PeerFinal } from './swarm-protocol.ts'
 import type { NodePlan, SwarmPlan } from './swarm-plan.ts'
 import type { NodeData } from './task.ts'
@@ -35,6 +37,13 @@ interface PeerSetup {
   announce?: string[]
   /** Accept newcomers as neighbours (`launch --open`; a joiner always is). */
   open?: boolean
+  /**
+   * PeerIds that may connect besides the swarm's own peers (`--allow`). Without it a closed swarm
+   * admits its own peers only and an open one anyone; with it, an open swarm too admits only these.
+   */
+  allow?: readonly string[]
+  /** Other hosts run the rest of the topology: until the book is complete, their launchers must reach this peer. */
+  multiHost?: boolean
   /** The node's data, when it is not partition `index` of the task's (a joiner's own data). */
   data?: NodeData
   /** The degree the node keeps up by finding new neighbours (default: its topology degree). */
@@ -79,11 +88,15 @@ export interface MurmurPeer {
    * `want` accepted. Returns the accepted ids; a peer that answers `too-late` reports its round
    * in `behind` so the caller can retry with a later start.
    */
-  requestNeighbours: (candidates: readonly MemberRecord[], want: number, from: number) => Promise<{ accepted: string[], latestRound: number }>
+  requestNeighbours: (candidates: readonly MemberRecord[], want: number, from: number) => Promise<{ accepted: string[], latestRound: number, declined: Record<string, string> }>
   /** Fetches the current models of `sources`, keyed by node id (unreachable ones left out). */
   fetchModels: (sources: readonly MemberRecord[]) => Promise<Map<string, { round: number, params: Float32Array }>>
   /** Starts from `params` instead of the task's initial model. */
   setInitialParams: (params: Float32Array) => void
+  /** Connections refused or closed by the access control so far. */
+  connectionRefusals: () => ConnectionRefusals
+  /** Frames, control messages and requests refused so far, by reason and by sender. */
+  refusals: () => PeerRefusals
 }
 
 /** Builds and starts a peer (listening, not yet running rounds). */
@@ -95,7 +108,12 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
   const learner = createNodeLearner(config, options.data ?? await loadPeerData(config))
   // The node starts listening last, and a setup step that fails stops it again: a peer that could
   // not be built leaves no listener (nor its event-loop handles) behind.
-  const libp2p = await createMurmurNode({ privateKey, listen: options.listen, ...(options.announce === undefined ? {} : { announce: options.announce }) })
+  const access = new PeerAccess({
+    strangers: strangerPolicy({ open: options.open ?? false, ...(options.allow === undefined ? {} : { allow: options.allow }), multiHost: options.multiHost }),
+    ...(options.allow === undefined ? {} : { allow: options.allow }),
+    log: logger(`access:${config.id}`)
+  })
+  const libp2p = await createMurmurNode({ privateKey, listen: options.listen, ...(options.announce === undefined ? {} : { announce: options.announce }), access })
   const orStop = async <T>(step: Promise<T>): Promise<T> => {
     try {
       return await step
@@ -105,15 +123,22 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
       throw error
     }
   }
+  // Frames count under their sender only while it is a neighbour: the topology's until an open
+  // swarm's changing neighbourhood exists (below).
+  const topologyNeighbours = new Set(config.neighbours)
+  let isNeighbour = (id: string): boolean => topologyNeighbours.has(id)
   const exchange = createModelExchange(libp2p, {
     swarm: config.swarm,
     self: config.id,
     dimension: learner.dimension,
     dtype: config.dtype,
+    isNeighbour: (id) => isNeighbour(id),
     ...exchangeTimeouts(config.schedule.roundTimeoutMs)
   })
   await orStop(exchange.start())
-  const control = createControlPlane(libp2p, { swarm: config.swarm, self: config.id })
+  // A closed swarm's members are the topology's nodes: a message about any other id is refused.
+  const knownIds = new Set([config.id, ...config.adjacency.keys()])
+  const control = createControlPlane(libp2p, { swarm: config.swarm, self: config.id, ...(options.open === true ? {} : { known: knownIds }) })
   await orStop(control.start())
   const checkpoint = await orStop(loadCheckpoint(stateDir))
   let collusion: ReturnType<typeof createCollusionChannel> | undefined
@@ -143,13 +168,14 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
       onLow: (have, target) => {
         if (repairing) return
         repairing = true
-        const candidates = directory.list().filter((r) => r.id !== config.id && neighbourSet?.has(r.id) !== true && !config.colluders.includes(r.id))
+        const candidates = directory.list().filter((r) => r.id !== config.id && neighbourSet?.has(r.id) !== true && neighbourSet?.coolingDown(r.id) !== true && !config.colluders.includes(r.id))
         log('only %d of %d neighbours left: asking %d known peers', have, target, candidates.length)
         peer.requestNeighbours(shuffle(candidates, round * 7919 + config.index), target - have, round + 2)
           .catch((error: Error) => { log('finding new neighbours failed: %s', error.message) })
           .finally(() => { repairing = false })
       }
     })
+  if (neighbourSet !== undefined) isNeighbour = (id) => neighbourSet.has(id)
   const services = createOpenSwarmServices(libp2p, {
     self: config.id,
     swarm: config.swarm,
@@ -160,12 +186,14 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
     round: () => round,
     params: () => learner.getParams(),
     ...(neighbourSet === undefined ? {} : { neighbours: neighbourSet }),
-    addPeer: async (id, entry) => { await exchange.addPeer(id, entry) },
+    addPeer: async (id, entry) => {
+      access.addMember(entry.peerId.toString())
+      await exchange.addPeer(id, entry)
+    },
     open
   })
   await orStop(services.start())
   // A closed swarm's members are the topology's nodes: an announcement of any other id is noise.
-  const knownIds = new Set([config.id, ...config.adjacency.keys()])
   control.on('membership', (m) => {
     if (!open && !knownIds.has(m.node)) return
     directory.bind({ id: m.node, peerId: m.peerId, addrs: m.addrs })
@@ -182,6 +210,7 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
     resumeRound: () => checkpoint === undefined ? 0 : checkpoint.round + 1,
     async requestNeighbours (candidates, want, from) {
       const accepted: string[] = []
+      const declined: Record<string, string> = {}
       let latestRound = 0
       const self = address()
       for (const candidate of candidates) {
@@ -193,17 +222,21 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
           const answer = await requestNeighbour(libp2p, entry.peerId, { node: config.id, addrs: self.addrs, degree: neighbourSet.target, from }, { timeoutMs: 5000 })
           latestRound = Math.max(latestRound, answer.round)
           if (!answer.ok) {
+            declined[candidate.id] = answer.reason
             log('%s declined to be a neighbour: %s (at round %d)', candidate.id, answer.reason, answer.round)
             continue
           }
           directory.bind(candidate)
+          access.addMember(entry.peerId.toString())
           await exchange.addPeer(candidate.id, entry)
           if (neighbourSet.add(candidate.id, answer.degree, from)) accepted.push(candidate.id)
+          else declined[candidate.id] = 'not taken here (full, or dropped too recently)'
         } catch (error) {
+          declined[candidate.id] = (error as Error).message
           log('could not ask %s to be a neighbour: %s', candidate.id, (error as Error).message)
         }
       }
-      return { accepted, latestRound }
+      return { accepted, latestRound, declined }
     },
     async fetchModels (sources) {
       const models = new Map<string, { round: number, params: Float32Array }>()
@@ -224,8 +257,11 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
       if (params.length !== learner.dimension) throw new RangeError(`initial model has ${params.length} parameters, the model ${learner.dimension}`)
       learner.setParams(params)
     },
+    connectionRefusals: () => access.refusals(),
+    refusals: () => peerRefusals({ exchange, control, services }),
     async connect (book) {
       const entries = new Map(book.map((p) => [p.id, { peerId: peerIdFromString(p.peerId), multiaddrs: p.addrs.map((a) => multiaddr(a)) }]))
+      access.setMembers(book.map((p) => p.peerId))
       for (const p of book) directory.bind(p)
       await exchange.setAddressBook(entries)
       control.setPeers(new Map([...entries].map(([id, e]) => [id, e.peerId])))
@@ -295,7 +331,9 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
           rejectedFrom: { ...exchange.rejectionsBySender() },
           skippedBehind: summary.skippedBehind,
           checkpointFailures: summary.checkpointFailures,
-          ...(summary.checkpointError === undefined ? {} : { checkpointError: summary.checkpointError })
+          ...(summary.checkpointError === undefined ? {} : { checkpointError: summary.checkpointError }),
+          connectionRefusals: access.refusals(),
+          refusals: peerRefusals({ exchange, control, services })
         }
       } finally {
         await metricsLog.close()

@@ -2,6 +2,8 @@
 // Float32Arrays cross without JSON). Models themselves never take this path between peers: they
 // travel over libp2p. The launcher only receives honest models to measure consensus.
 
+import type { ConnectionRefusals } from './access.ts'
+import type { PeerRefusals } from './refusals.ts'
 import type { NodePlan, SwarmPlan } from './swarm-plan.ts'
 import type { RoundMetrics } from './types.ts'
 
@@ -12,8 +14,11 @@ export interface PeerAddress {
 }
 
 export type ToWorker =
-  /** `listen`: per node, the addresses to listen on again (a worker started again after dying). */
-  | { type: 'init', plan: SwarmPlan, nodes: NodePlan[], runDir: string, listenHost: string, open: boolean, listen?: Record<string, string[]> }
+  /**
+   * `listen`: per node, the addresses to listen on again (a worker started again after dying).
+   * `allow`: PeerIds admitted besides the swarm's own; `multiHost`: other hosts run the rest.
+   */
+  | { type: 'init', plan: SwarmPlan, nodes: NodePlan[], runDir: string, listenHost: string, open: boolean, listen?: Record<string, string[]>, allow?: string[], multiHost?: boolean }
   | { type: 'start', book: PeerAddress[], startRound: number }
   | { type: 'stop' }
 
@@ -26,11 +31,15 @@ export interface PeerFinal {
   rejected: RoundMetrics['rejected']
   /** Frames refused by sending node. */
   rejectedFrom: Record<string, number>
+  /** Everything the peer refused (frames, control messages, requests), by reason and by sender. */
+  refusals?: PeerRefusals
   /** Rounds skipped to catch up after a pause. */
   skippedBehind: number
   /** Checkpoints that could not be written, and the last reason. */
   checkpointFailures: number
   checkpointError?: string
+  /** Connections the peer refused or closed (outsiders, limits, idle strangers). */
+  connectionRefusals?: ConnectionRefusals
 }
 
 export type FromWorker =

@@ -91,6 +91,11 @@ export interface LaunchOptions {
   onStatus?: (message: string) => void
   /** Accept newcomers (`murmur join`) as neighbours; the bootstrap addresses are written to <run>/bootstrap.txt. */
   open?: boolean
+  /**
+   * PeerIds that may connect besides the swarm's own peers. Without it a closed swarm admits only
+   * its own peers, an open one anyone; with it, an open swarm too admits only these newcomers.
+   */
+  allow?: readonly string[]
   /** Run only these nodes of the plan here; the others run elsewhere (multi-host). */
   only?: readonly string[]
   /**
@@ -143,15 +148,17 @@ function bootstrapAddrs (peers: readonly PeerAddress[]): string[] {
 
 /**
  * Multi-host: tells `targets` about this host's peers and asks them for everyone else's until
- * every node of the plan is known. Resolves with the whole address book.
+ * every node of the plan is known. Resolves with the whole address book and the round the
+ * targets' peers were at (−1 if none said).
  */
-async function gatherAddresses (plan: SwarmPlan, local: readonly PeerAddress[], targets: readonly string[], waitMs: number, signal: AbortSignal | undefined, status: (m: string) => void): Promise<PeerAddress[]> {
+async function gatherAddresses (plan: SwarmPlan, local: readonly PeerAddress[], targets: readonly string[], waitMs: number, signal: AbortSignal | undefined, status: (m: string) => void): Promise<{ book: PeerAddress[], round: number }> {
   const ids = plan.nodes.map((n) => n.id)
   const known = new Map<string, MemberRecord>(local.map((p) => [p.id, p]))
   const probe = await createMurmurNode({ privateKey: await ephemeralIdentity(), listen: [] })
   const deadline = Date.now() + waitMs
   let lastReport = 0
   const checked = new Set<string>()
+  let round = -1
   try {
     while (true) {
       for (const target of targets) {
@@ -161,6 +168,7 @@ async function gatherAddresses (plan: SwarmPlan, local: readonly PeerAddress[], 
             const theirs = await fetchManifest(probe, multiaddr(target), { timeoutMs: 5000 })
             const differs = planDifference(plan, theirs)
             if (differs !== undefined) throw new SwarmPlanMismatch(`${target} runs another plan: ${differs}; give every host the same topology and options`)
+            round = Math.max(round, theirs.schedule.round)
             checked.add(target)
           }
           const members = await fetchMembers(probe, multiaddr(target), [...local], { timeoutMs: 5000 })
@@ -171,7 +179,7 @@ async function gatherAddresses (plan: SwarmPlan, local: readonly PeerAddress[], 
         }
       }
       const missing = ids.filter((id) => !known.has(id))
-      if (missing.length === 0) return [...known.values()].map((m) => ({ id: m.id, peerId: m.peerId, addrs: m.addrs }))
+      if (missing.length === 0) return { book: [...known.values()].map((m) => ({ id: m.id, peerId: m.peerId, addrs: m.addrs })), round }
       if (Date.now() > deadline) throw new Error(`waited ${Math.round(waitMs / 1000)} s for the peers on other hosts; still missing ${missing.join(', ')}`)
       if (signal?.aborted === true) throw new Error('stopped while waiting for the peers on other hosts')
       if (Date.now() - lastReport > 10_000) {
@@ -365,7 +373,18 @@ export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult>
       failed(failure)
       finish()
     })
-    send(child, { type: 'init', plan, nodes: group, runDir, listenHost: options.listenHost ?? '127.0.0.1', open: options.open ?? false, ...(listen === undefined ? {} : { listen }) })
+    send(child, {
+      type: 'init',
+      plan,
+      nodes: group,
+      runDir,
+      listenHost: options.listenHost ?? '127.0.0.1',
+      open: options.open ?? false,
+      ...(options.allow === undefined ? {} : { allow: [...options.allow] }),
+      // Other hosts' launchers announce their peers to this host's before anyone has the book.
+      multiHost: localNodes.length < plan.nodes.length,
+      ...(listen === undefined ? {} : { listen })
+    })
   }
   groups.forEach((_, slot) => { slotDone.push(new Promise<void>((resolve) => { startWorker(slot, resolve) })) })
 
@@ -381,7 +400,7 @@ export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult>
     // Peers resume together from the earliest checkpoint, so no one waits for a round its
     // neighbours have already left behind.
     const resumed = Object.values(resumeRounds)
-    const startRound = resumed.length === localNodes.length ? Math.min(...resumed) : 0
+    let startRound = resumed.length === localNodes.length ? Math.min(...resumed) : 0
     status(`all ${addresses.length} peers listening; tfjs backend ${[...backends].join(', ')}`)
     const reachable = bootstrapAddrs(addresses.filter((a) => honestSet.has(a.id)))
     if (options.open === true || only !== undefined) {
@@ -393,11 +412,20 @@ export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult>
       // Peers elsewhere announce themselves to a bootstrap peer (this host's own first peer when
       // none is given) and learn this host's peers from it.
       const targets = options.bootstrap !== undefined && options.bootstrap.length > 0 ? options.bootstrap : reachable.slice(0, 1)
-      book = await Promise.race([
+      const gathered = await Promise.race([
         gatherAddresses(plan, addresses, targets, options.peerWaitMs ?? 300_000, options.signal, status),
         anyFailure
       ])
+      book = gathered.book
       status(`all ${plan.nodes.length} peers of the topology known`)
+      // Hosts that resume from different rounds would each wait for rounds the others have left:
+      // the round of the host bootstrapped from is the swarm's.
+      if (gathered.round >= 0 && gathered.round !== startRound) {
+        status(gathered.round > startRound
+          ? `the other hosts are at round ${gathered.round}: this host's peers start there (they would have started at round ${startRound})`
+          : `the other hosts start at round ${gathered.round}: this host's peers start there too and run rounds ${gathered.round}–${startRound - 1} again`)
+        startRound = gathered.round
+      }
     }
     if (startRound > 0) status(`resuming from round ${startRound}`)
     // Rounds from startRound on are run again.

@@ -36,7 +36,9 @@ async function init (message: Extract<ToWorker, { type: 'init' }>): Promise<void
       node,
       stateDir: join(message.runDir, 'peers', node.id),
       listen: message.listen?.[node.id] ?? [`/ip4/${message.listenHost}/tcp/0`],
-      open: message.open
+      open: message.open,
+      ...(message.allow === undefined ? {} : { allow: message.allow }),
+      multiHost: message.multiHost === true
     })
     peers.push(peer)
     resumeRounds[node.id] = peer.resumeRound()

@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { initBackend } from '@murmur/learn'
-import { JoinError, joinSwarm, PROTOCOL_VERSION, type JoinerDataSpec } from '@murmur/peer'
+import { JoinError, joinSwarm, PROTOCOL_VERSION, statePeerId, type JoinerDataSpec } from '@murmur/peer'
 import { defineCommand, UsageError } from '../../command.ts'
+import { allowOption } from '../launch/index.ts'
 import { createProgressBar } from '../../progress.ts'
 import { defaultRunDir } from '../../run-dir.ts'
 
@@ -33,6 +34,7 @@ export const joinCommand = defineCommand({
     degree: { type: 'integer', default: 3, placeholder: 'k', description: 'neighbours to find' },
     id: { type: 'string', placeholder: 'id', description: 'node id in the swarm (default j-<end of the PeerId>)' },
     listen: { type: 'string', default: '127.0.0.1', placeholder: 'ip', description: 'IPv4 address to listen on (the swarm\'s peers must reach it)' },
+    allow: { type: 'string', placeholder: 'ids|file', description: 'PeerIds that may connect besides the swarm\'s members: comma-separated, or a file with one a line (# comments); default: anyone' },
     'run-dir': { type: 'string', placeholder: 'dir', description: 'state directory (default runs/join-<time>); an existing one keeps its identity' },
     'connect-timeout': { type: 'integer', default: 15, placeholder: 's', description: 'how long to keep trying the bootstrap peers' },
     protocol: { type: 'integer', default: PROTOCOL_VERSION, placeholder: 'v', description: 'protocol version to speak (for compatibility checks)' },
@@ -49,9 +51,12 @@ export const joinCommand = defineCommand({
     if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(options.listen)) throw new UsageError(`--listen: expected an IPv4 address, got "${options.listen}"`, path)
     if (options.degree < 1) throw new UsageError(`--degree: expected an integer ≥ 1, got ${options.degree}`, path)
     if (options['connect-timeout'] <= 0) throw new UsageError(`--connect-timeout: expected seconds > 0, got ${options['connect-timeout']}`, path)
+    const allow = allowOption(options.allow, path)
     const data = options.data === undefined ? undefined : parseDataSpec(options.data, path)
     const runDir = options['run-dir'] ?? defaultRunDir('join')
     mkdirSync(runDir, { recursive: true })
+    // What a swarm launched with --allow must list to let this node in.
+    io.stderr(`murmur: this node is PeerId ${await statePeerId(runDir)} (kept in ${runDir})\n`)
     if (options.backend !== undefined) process.env.MURMUR_BACKEND = options.backend
     await initBackend()
 
@@ -71,6 +76,7 @@ export const joinCommand = defineCommand({
         protocol: options.protocol,
         connectTimeoutMs: options['connect-timeout'] * 1000,
         ...(options.id === undefined ? {} : { id: options.id }),
+        ...(allow === undefined ? {} : { allow }),
         ...(data === undefined ? {} : { data }),
         signal: controller.signal,
         onStatus: (message) => { (bar?.log ?? ((m: string) => { io.stderr(m + '\n') }))(`murmur: ${message}`) },

@@ -2,8 +2,8 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { LrSchedule } from '@murmur/learn'
 import {
-  launchSwarm, listBehaviours, parseLrSchedule, planSwarm, SwarmConfigError,
-  type DeliveryReport, type RoundSummary, type SwarmOptions, type TaskConfig
+  AllowListError, launchSwarm, listBehaviours, parseAllowList, parseLrSchedule, planSwarm, SwarmConfigError,
+  type DeliveryReport, type PeerFinal, type RoundSummary, type SwarmOptions, type TaskConfig
 } from '@murmur/peer'
 import { listRules } from '@murmur/robust'
 import { defineCommand, UsageError } from '../../command.ts'
@@ -42,6 +42,34 @@ function formatRound (r: RoundSummary): string {
 }
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`
+
+/** `--allow` as PeerIds; a malformed one is a usage error naming it. */
+export function allowOption (text: string | undefined, path: string): string[] | undefined {
+  if (text === undefined) return undefined
+  try {
+    return parseAllowList(text)
+  } catch (error) {
+    if (error instanceof AllowListError) throw new UsageError(`--allow: ${error.message}`, path)
+    throw error
+  }
+}
+
+/** The connections the peers refused or closed, in one line (nothing when there were none). */
+export function formatConnectionRefusals (peers: readonly PeerFinal[]): string {
+  const total = { denied: 0, limit: 0, idle: 0 }
+  const remotes = new Set<string>()
+  for (const peer of peers) {
+    const r = peer.connectionRefusals
+    if (r === undefined) continue
+    total.denied += r.denied
+    total.limit += r.limit
+    total.idle += r.idle
+    for (const id of Object.keys(r.byPeer)) remotes.add(id)
+  }
+  if (total.denied + total.limit + total.idle === 0) return ''
+  return `connections refused: ${total.denied} not allowed, ${total.limit} over a limit, ${total.idle} closed idle` +
+    ` (from ${remotes.size} peer${remotes.size === 1 ? '' : 's'}; per peer in summary.json)\n`
+}
 
 /** What the run delivered, in a few lines: honest edges, isolation, the attack. */
 export function formatDelivery (d: DeliveryReport): string {
@@ -96,6 +124,7 @@ export const launchCommand = defineCommand({
     backend: { type: 'string', choices: ['tensorflow', 'wasm', 'cpu'], description: 'force a tfjs backend (default: tensorflow if installed, else wasm; also MURMUR_BACKEND)' },
     workers: { type: 'integer', description: 'worker processes (default: one per core)' },
     open: { type: 'boolean', description: 'let newcomers join (`murmur join`); prints the bootstrap addresses and writes them to <run-dir>/bootstrap.txt' },
+    allow: { type: 'string', placeholder: 'ids|file', description: 'PeerIds that may connect besides the topology\'s own peers: comma-separated, or a file with one a line (# comments). Without it a swarm admits only its own peers, or with --open anyone; with it, --open admits only these newcomers' },
     listen: { type: 'string', default: '127.0.0.1', placeholder: 'ip', description: 'IPv4 address the peers listen on; 0.0.0.0 or a LAN address lets other machines reach them' },
     only: { type: 'string', placeholder: 'ids', description: 'run only these comma-separated nodes here; the rest of the topology runs on other hosts' },
     bootstrap: { type: 'string', placeholder: 'multiaddrs', description: 'with --only: comma-separated addresses of peers already running elsewhere (from their bootstrap.txt)' },
@@ -132,6 +161,7 @@ export const launchCommand = defineCommand({
     if (bootstrap !== undefined && only === undefined) throw new UsageError('--bootstrap needs --only (which nodes run here); to add one node to a running swarm use `murmur join`', path)
     if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(options.listen)) throw new UsageError(`--listen: expected an IPv4 address, got "${options.listen}"`, path)
     if (!(options['peer-wait'] > 0)) throw new UsageError(`--peer-wait: expected seconds > 0, got ${options['peer-wait']}`, path)
+    const allow = allowOption(options.allow, path)
     let f: number | 'auto'
     if (options.f === 'auto') f = 'auto'
     else {
@@ -213,6 +243,7 @@ export const launchCommand = defineCommand({
         ...(options.workers === undefined ? {} : { workers: options.workers }),
         listenHost: options.listen,
         open: options.open === true,
+        ...(allow === undefined ? {} : { allow }),
         ...(only === undefined ? {} : { only }),
         ...(bootstrap === undefined ? {} : { bootstrap }),
         peerWaitMs: options['peer-wait'] * 1000,
@@ -233,6 +264,7 @@ export const launchCommand = defineCommand({
         io.stdout(`${result.interrupted ? 'stopped' : 'finished'} after ${result.rounds.length === 0 ? 0 : result.rounds[result.rounds.length - 1].round + 1} rounds in ${(result.wallMs / 1000).toFixed(1)} s\n`)
         if (final !== undefined) io.stdout(`honest accuracy at round ${final.round + 1}: mean ${(100 * (final.accuracy ?? 0)).toFixed(2)}%, min ${(100 * (final.minAccuracy ?? 0)).toFixed(2)}%\n`)
         io.stdout(formatDelivery(result.delivery))
+        io.stdout(formatConnectionRefusals(result.peers))
         const unsaved = result.peers.filter((p) => p.checkpointFailures > 0)
         if (unsaved.length > 0) {
           io.stdout(`warning: ${unsaved.reduce((a, p) => a + p.checkpointFailures, 0)} checkpoints could not be written ` +
