@@ -361,6 +361,7 @@ export class RoundEngine {
     const { options, summary } = this
     summary.lastRound = metrics.round
     summary.rounds++
+    if (summary.checkpointFailures > 0) metrics.writeFailures = summary.checkpointFailures
     options.metrics?.(metrics)
     options.onRound?.(metrics, options.learner.getParams())
   }

@@ -6,6 +6,7 @@ import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import * as lp from 'it-length-prefixed'
 import { pipe } from 'it-pipe'
+import { raceSignal } from 'race-signal'
 import { encodeFrame, maxFrameBytes, type Dtype, type FrameRejection } from './frame.ts'
 import { Inbox } from './inbox.ts'
 import { lengthPrefixed } from './length-prefix.ts'
@@ -183,7 +184,9 @@ export function createModelExchange (node: MurmurNode, options: ExchangeOptions)
     }
     signal.addEventListener('abort', onTimeout, { once: true })
     try {
-      await pipe([bytes], lengthPrefixed, stream.sink)
+      // A receiver past its stream limit may leave the sink pending even after the stream was
+      // aborted: the send gives up when the signal says, whatever the sink does.
+      await raceSignal(pipe([bytes], lengthPrefixed, stream.sink), signal)
       await stream.close({ signal })
     } catch (error) {
       stream.abort(error as Error)

@@ -3,6 +3,7 @@
 // a robust aggregate of several neighbours' models, and train from an agreed round on.
 
 import { createRng, createRule, maxTolerableF, permutation } from '@murmur/robust'
+import { isSafeName, SAFE_NAME_RULE } from '@murmur/topology'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { writeFile } from 'node:fs/promises'
 import { join as joinPath } from 'node:path'
@@ -131,6 +132,8 @@ export async function joinSwarm (options: JoinOptions): Promise<JoinResult> {
   const status = options.onStatus ?? (() => {})
   const degree = options.degree ?? 3
   if (!Number.isInteger(degree) || degree < 1) throw new JoinError(`--degree: expected an integer ≥ 1, got ${degree}`)
+  // The id names the node's folders and files: no path may hide in it.
+  if (options.id !== undefined && !isSafeName(options.id)) throw new JoinError(`--id: ${JSON.stringify(options.id)} is not a usable node id (${SAFE_NAME_RULE})`)
 
   status(`contacting ${options.bootstrap.join(', ')}`)
   const { manifest, members, via } = await probe(options)

@@ -7,7 +7,7 @@ import { parseRuleSpec } from '@murmur/robust'
 import { TOPOLOGY_LIMITS } from '@murmur/topology'
 import type { PeerConfig, TrainingConfig } from './peer-config.ts'
 import { peerConfigFromPlan } from './peer-config.ts'
-import { checkLrSchedule, type LrScheduleError, type SwarmPlan } from './swarm-plan.ts'
+import { checkLrSchedule, SwarmConfigError, type LrScheduleError, type SwarmPlan } from './swarm-plan.ts'
 import { validateTaskConfig, type TaskConfig } from './task.ts'
 import type { ShortfallPolicy } from './types.ts'
 
@@ -178,6 +178,19 @@ function checkScheduleBounds (schedule: LrSchedule): void {
   } else if (schedule.kind === 'cosine') {
     if (schedule.totalSteps > L.scheduleSteps) bad('totalSteps', `an integer ≤ ${L.scheduleSteps}`, schedule.totalSteps)
     if (schedule.minLr !== undefined && schedule.minLr > L.lr) bad('minLr', `a number in [0, ${L.lr}]`, schedule.minLr)
+  }
+}
+
+/**
+ * Refuses a plan whose manifest the swarm's own checks would refuse (a joiner, another host), as
+ * a SwarmConfigError naming the field: better before the first peer starts than at the first joiner.
+ */
+export function checkPlanManifest (plan: SwarmPlan, open: boolean): void {
+  try {
+    parseManifest(manifestOf(plan, 1, 0, open))
+  } catch (error) {
+    if (error instanceof ManifestError) throw new SwarmConfigError(error.message.replace(/^manifest /, ''))
+    throw error
   }
 }
 

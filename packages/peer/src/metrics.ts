@@ -10,8 +10,13 @@ import type { RoundMetrics } from './types.ts'
 
 export interface MetricsLog {
   readonly path: string
-  /** Appends one round's record as a JSON line. */
+  /**
+   * Appends one round's record as a JSON line. A failed write (a full disk) is counted, not
+   * thrown: the round itself went fine, and the launcher still receives its record.
+   */
   write: (metrics: RoundMetrics) => void
+  /** Writes that failed so far, and the last reason. */
+  failures: () => { count: number, error?: string }
   /** Closes the file; later writes throw. Idempotent. */
   close: () => void
 }
@@ -32,12 +37,20 @@ export function createMetricsLog (path: string, options: MetricsLogOptions = {})
   mkdirSync(dirname(path), { recursive: true })
   if (options.from !== undefined) dropRoundsFrom(path, options.from)
   let fd: number | undefined = openSync(path, 'a', 0o644)
+  let failed = 0
+  let lastError: string | undefined
   return {
     path,
     write: (metrics) => {
       if (fd === undefined) throw new Error(`metrics log ${path} is closed`)
-      writeSync(fd, JSON.stringify(metrics) + '\n')
+      try {
+        writeSync(fd, JSON.stringify(metrics) + '\n')
+      } catch (error) {
+        failed++
+        lastError = `round ${metrics.round}: ${(error as Error).message}`
+      }
     },
+    failures: () => ({ count: failed, ...(lastError === undefined ? {} : { error: lastError }) }),
     close: () => {
       if (fd === undefined) return
       closeSync(fd)
@@ -76,5 +89,11 @@ export function dropRoundsFrom (path: string, from: number): number {
 /** Every record of a metrics file, in the order written; none when the file does not exist. */
 export function readMetricsLog (path: string): RoundMetrics[] {
   if (!existsSync(path)) return []
-  return readFileSync(path, 'utf8').split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as RoundMetrics)
+  const records: RoundMetrics[] = []
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (line.trim() === '') continue
+    // A line a full disk or a crash cut short is not a record.
+    try { records.push(JSON.parse(line) as RoundMetrics) } catch {}
+  }
+  return records
 }

@@ -14,7 +14,7 @@ import { createModelExchange, exchangeTimeouts } from './exchange.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import { logger } from './log.ts'
 import { manifestFromConfig } from './manifest.ts'
-import { createMetricsLog } from './metrics.ts'
+import { createMetricsLog, type MetricsLog } from './metrics.ts'
 import { NeighbourSet, type EdgeEvent } from './neighbours.ts'
 import { createMurmurNode, type MurmurNode } from './node.ts'
 import {
@@ -301,6 +301,9 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
         onRound: (metrics: RoundMetrics, params: Float32Array) => {
           round = metrics.round + 1
           metricsLog.write(metrics)
+          // The launcher hears of lost lines with the round (its progress line warns).
+          const lost = metricsLog.failures().count
+          if (lost > 0) metrics.writeFailures = (metrics.writeFailures ?? 0) + lost
           if (heartbeatDue(metrics.round, config.index, beatEvery)) {
             control.publish({ type: 'heartbeat', node: config.id, round: metrics.round, time: Date.now() })
           }
@@ -332,6 +335,7 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
           skippedBehind: summary.skippedBehind,
           checkpointFailures: summary.checkpointFailures,
           ...(summary.checkpointError === undefined ? {} : { checkpointError: summary.checkpointError }),
+          ...metricsFailures(metricsLog),
           connectionRefusals: access.refusals(),
           refusals: peerRefusals({ exchange, control, services })
         }
@@ -355,4 +359,10 @@ export async function createPeer (options: PeerOptions): Promise<MurmurPeer> {
 function shuffle<T> (items: readonly T[], seed: number): T[] {
   const order = permutation(items.length, createRng(seed >>> 0))
   return Array.from(order, (k) => items[k])
+}
+
+/** A metrics log's failed writes, as the peer's final result carries them (nothing when none). */
+function metricsFailures (log: MetricsLog): Pick<PeerFinal, 'metricsFailures' | 'metricsError'> {
+  const { count, error } = log.failures()
+  return count === 0 ? {} : { metricsFailures: count, ...(error === undefined ? {} : { metricsError: error }) }
 }

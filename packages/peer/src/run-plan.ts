@@ -7,7 +7,7 @@
 // ends the run sooner, so a different `rounds` is accepted (and reported) and plan.json updated.
 
 import { existsSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import type { LrSchedule, PartitionSpec } from '@murmur/learn'
 import type { Topology, TopologyEdge } from '@murmur/topology'
 import { formatLrSchedule, type SwarmPlan } from './swarm-plan.ts'
@@ -289,4 +289,15 @@ export function checkRunDirectory (runDir: string, plan: SwarmPlan, options: { f
   if (differences.length === 0) return { outcome: 'same', differences }
   writeRunPlan(runDir, plan)
   return { outcome: 'continued', differences, note: `${runDir}: ${described(differences, 'before')} → ${differences.map((d) => d.after).join(', ')}, the plan's other options unchanged` }
+}
+
+/**
+ * A peer's state folder, `<runDir>/peers/<id>`. Ids are checked where they are read (topology
+ * files, `--id`); this refuses, whatever the source, an id that would put the folder anywhere else.
+ */
+export function peerStateDir (runDir: string, id: string): string {
+  const peers = resolve(runDir, 'peers')
+  const dir = resolve(peers, id)
+  if (id === '' || id.includes('\0') || dirname(dir) !== peers) throw new Error(`node id ${JSON.stringify(id)} does not name a folder inside ${peers}`)
+  return dir
 }

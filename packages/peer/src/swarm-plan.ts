@@ -77,6 +77,8 @@ export interface SwarmPlan {
   byzantineSource: 'none' | 'explicit' | 'mu-h'
   /** Honest nodes with more Byzantine neighbours than their f (worst-case overrun), for the summary. */
   overrun: string[]
+  /** What makes the per-node f_i less sure than they look (e.g. Markov chains that did not mix). */
+  warnings?: string[]
 }
 
 /** A launch that cannot start; the message says what to change. */
@@ -244,11 +246,13 @@ export function planSwarm (options: SwarmOptions): SwarmPlan {
 
   // Tolerances: a global f, or each node's f_i(δ) from μ_H (zero when the topology has none).
   const tolerances = new Int32Array(graph.n)
+  const warnings: string[] = []
   if (options.f === 'auto') {
     const sampler = topologySampler(topology, { seed: muSeed })
     if (sampler !== undefined) {
       const report = nodeTolerances(graph, sampler, { delta, samples: 2000 })
       for (const node of report.nodes) tolerances[node.index] = node.f
+      warnings.push(...report.warnings)
     }
   } else {
     positiveInt('f', options.f, 0)
@@ -309,7 +313,8 @@ export function planSwarm (options: SwarmOptions): SwarmPlan {
     nodes,
     byzantine: nodes.filter((node) => node.byzantine).map((node) => node.id),
     byzantineSource: source,
-    overrun
+    overrun,
+    ...(warnings.length === 0 ? {} : { warnings })
   }
 }
 

@@ -38,6 +38,9 @@ export interface PeerFinal {
   /** Checkpoints that could not be written, and the last reason. */
   checkpointFailures: number
   checkpointError?: string
+  /** Lines of metrics.jsonl that could not be written, and the last reason. */
+  metricsFailures?: number
+  metricsError?: string
   /** Connections the peer refused or closed (outsiders, limits, idle strangers). */
   connectionRefusals?: ConnectionRefusals
 }

@@ -21,12 +21,12 @@ import { parseBehaviour } from './byzantine.ts'
 import { DeliveryLedger, type DeliveryReport } from './delivery.ts'
 import { ephemeralIdentity } from './identity.ts'
 import { createMurmurNode } from './node.ts'
-import { manifestOf, type SwarmManifest } from './manifest.ts'
+import { checkPlanManifest, manifestOf, type SwarmManifest } from './manifest.ts'
 import { dropRoundsFrom } from './metrics.ts'
 import { fetchManifest, fetchMembers, type MemberRecord } from './open-swarm.ts'
 import type { SwarmPlan } from './swarm-plan.ts'
 import type { FromWorker, PeerAddress, PeerFinal, ToWorker } from './swarm-protocol.ts'
-import { checkRunDirectory } from './run-plan.ts'
+import { checkRunDirectory, peerStateDir } from './run-plan.ts'
 import type { RoundMetrics } from './types.ts'
 
 const log = logger('murmur:swarm')
@@ -62,6 +62,8 @@ export interface RoundSummary {
   isolated: number
   /** Median over honest peers of this round's deadline, ms. */
   deadlineMs: number
+  /** Checkpoints and metrics lines the honest peers could not write so far (a full disk). */
+  writeFailures: number
 }
 
 export interface SwarmResult {
@@ -233,6 +235,10 @@ export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult>
   for (const id of only ?? []) if (!plan.nodes.some((n) => n.id === id)) throw new Error(`--only: node ${id} is not in topology ${plan.options.topology.name}`)
   const localNodes = only === undefined ? plan.nodes : plan.nodes.filter((n) => only.has(n.id))
   if (localNodes.length === 0) throw new Error('--only: no node to run on this host')
+  // Before anything is written: every peer's folder lies inside the run directory, and the plan
+  // is one the peers' own manifest checks accept (a joiner or another host reads it).
+  for (const node of localNodes) peerStateDir(runDir, node.id)
+  checkPlanManifest(plan, options.open === true)
   // Refuses a run directory made under another plan before anything in it changes.
   const checked = checkRunDirectory(runDir, plan, { force: options.force === true })
   if (checked.note !== undefined) status(checked.note)
@@ -244,10 +250,20 @@ export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult>
   const honestSet = new Set(honest)
   const neighboursOf = new Map(plan.nodes.map((node) => [node.id, node.neighbours]))
   const attack = plan.options.attack === 'none' ? undefined : parseBehaviour(plan.options.attack)
+  // The run's own logs: a line the disk refuses is counted (and shown), never the end of the run.
+  let logFailures = 0
+  const appendRecord = (path: string, record: unknown): void => {
+    try {
+      appendFileSync(path, JSON.stringify(record) + '\n')
+    } catch (error) {
+      logFailures++
+      log.error('could not append to %s: %s', path, (error as Error).message)
+    }
+  }
   const ledger = new DeliveryLedger({
     byzantine: plan.byzantine,
     ...(attack === undefined ? {} : { attack: { behaviour: attack.spec, sends: attack.kind !== 'crash' } }),
-    onEvent: (event) => { appendFileSync(eventsPath, JSON.stringify(event) + '\n') }
+    onEvent: (event) => { appendRecord(eventsPath, event) }
   })
 
   const children: ChildProcess[] = []
@@ -283,7 +299,7 @@ export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult>
     pending.delete(metrics.round)
     const summary = summarize(metrics.round, entry)
     rounds.push(summary)
-    appendFileSync(roundsPath, JSON.stringify(summary) + '\n')
+    appendRecord(roundsPath, summary)
     options.onRound?.(summary)
   }
 
@@ -315,7 +331,9 @@ export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult>
       edgesLive: live,
       edges,
       isolated: ledger.isolatedPeerRounds - isolatedBefore,
-      deadlineMs: median(ran.map((m) => m.deadlineMs))
+      deadlineMs: median(ran.map((m) => m.deadlineMs)),
+      // Each peer's count is its total so far.
+      writeFailures: logFailures + h.reduce((a, m) => a + (m.writeFailures ?? 0), 0)
     }
   }
 
@@ -365,7 +383,7 @@ export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult>
         const ids = new Set(group.map((n) => n.id))
         const at = Object.fromEntries(addresses.filter((a) => ids.has(a.id)).map((a) => [a.id, a.addrs.map((addr) => addr.split('/p2p/')[0])]))
         status(`a worker process (peers ${[...ids].join(', ')}) exited with ${why}; starting it again (${restarts[slot]} of ${MAX_WORKER_RESTARTS})`)
-        appendFileSync(eventsPath, JSON.stringify({ round: (rounds[rounds.length - 1]?.round ?? -1) + 1, event: 'worker-restarted', nodes: [...ids], reason: why }) + '\n')
+        appendRecord(eventsPath, { round: (rounds[rounds.length - 1]?.round ?? -1) + 1, event: 'worker-restarted', nodes: [...ids], reason: why })
         startWorker(slot, finish, at)
         return
       }
@@ -477,6 +495,8 @@ export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult>
       overrun: plan.overrun,
       delivery: delivery(),
       checkpointFailures: finals.reduce((a, p) => a + p.checkpointFailures, 0),
+      metricsFailures: finals.reduce((a, p) => a + (p.metricsFailures ?? 0), 0),
+      runLogFailures: logFailures,
       startRound,
       roundsCompleted: rounds.length,
       interrupted,

@@ -128,6 +128,8 @@ export interface RoundMetrics {
   deadlineMs: number
   /** Neighbours judged silent this round: waited for only up to the deadline's floor (absent when none). */
   silent?: string[]
+  /** Checkpoints and metrics lines of this node that could not be written so far (absent when none). */
+  writeFailures?: number
   bytesSent: number
   sendFailures: number
   /** Frames refused so far, by reason. */

@@ -3,8 +3,8 @@
 
 import { initBackend } from '@murmur/learn'
 import { logger } from '@libp2p/logger'
-import { join } from 'node:path'
 import { createPeer, type MurmurPeer } from './peer.ts'
+import { peerStateDir } from './run-plan.ts'
 import type { FromWorker, ToWorker } from './swarm-protocol.ts'
 
 const log = logger('murmur:worker')
@@ -34,7 +34,7 @@ async function init (message: Extract<ToWorker, { type: 'init' }>): Promise<void
     const peer = await createPeer({
       plan: message.plan,
       node,
-      stateDir: join(message.runDir, 'peers', node.id),
+      stateDir: peerStateDir(message.runDir, node.id),
       listen: message.listen?.[node.id] ?? [`/ip4/${message.listenHost}/tcp/0`],
       open: message.open,
       ...(message.allow === undefined ? {} : { allow: message.allow }),

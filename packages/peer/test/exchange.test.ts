@@ -9,7 +9,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import * as lp from 'it-length-prefixed'
 import { fromString } from 'uint8arrays'
 import { createRng } from '@murmur/robust'
-import { createModelExchange, exchangeTimeouts, MODEL_PROTOCOL, type ModelExchange } from '../src/exchange.ts'
+import { createModelExchange, exchangeTimeouts, MODEL_PROTOCOL, MODEL_STREAM_LIMIT, type ModelExchange } from '../src/exchange.ts'
 import { encodeFrame, maxFrameBytes, type FrameRejection } from '../src/frame.ts'
 import { loadOrCreateIdentity } from '../src/identity.ts'
 import type { MurmurNode } from '../src/node.ts'
@@ -273,6 +273,23 @@ describe('sending to a neighbour that cannot be reached', () => {
     assert.ok(took >= 400 && took < 3000, `gave up after ${took} ms with a 500 ms send timeout`)
     assert.ok(sockets.length > 0, 'the silent peer was really dialled')
     assert.equal(exchange.bytesSent(), 0)
+  })
+
+  test('a neighbour past its stream limit: every send still ends, none hangs', { timeout: 60_000 }, async () => {
+    const busy = await startNode('busy')
+    try {
+      const receiver = createModelExchange(busy, { swarm: SWARM, self: 'busy', dimension: D, addressBook: addressBook({ busy, s: node }) })
+      await receiver.start()
+      const exchange = createModelExchange(node, { swarm: SWARM, self: 's', dimension: D, sendTimeoutMs: 2000 })
+      await exchange.setAddressBook(addressBook({ busy }))
+      // More streams at once than the receiver takes: the ones past its limit are refused, and a
+      // sink waiting on such a stream used to wait forever (and with it the end of the round).
+      const outcomes = await Promise.allSettled(Array.from({ length: MODEL_STREAM_LIMIT + 100 }, async () => { await exchange.send('busy', 0, filled(1)) }))
+      assert.ok(outcomes.some((o) => o.status === 'rejected'), 'the sends past the limit failed')
+      assert.ok(outcomes.some((o) => o.status === 'fulfilled'), 'the others went through')
+    } finally {
+      await busy.stop()
+    }
   })
 
   test('bad options are refused up front', () => {

@@ -76,7 +76,7 @@ describe('metrics log of a resumed run', () => {
   test('rounds out of order, and a line torn by a crash, are handled', () => {
     const path = join(freshDir(), 'metrics.jsonl')
     writeFileSync(path, [metrics(0), metrics(1), metrics(2), metrics(1)].map((m) => JSON.stringify(m)).join('\n') + '\n{"node":"p1","rou')
-    assert.throws(() => readMetricsLog(path))
+    assert.deepEqual(roundsIn(path), [0, 1, 2, 1], 'the torn line is not a record')
     const log = createMetricsLog(path, { from: 2 })
     log.write(metrics(2))
     log.close()
@@ -98,5 +98,21 @@ describe('metrics log of a resumed run', () => {
     const path = logWith([0, 1, 2])
     createMetricsLog(path).close()
     assert.deepEqual(roundsIn(path), [0, 1, 2])
+  })
+})
+
+describe('metrics log on a full disk', () => {
+  test('a failed write is counted with its reason, never thrown; a torn line is skipped when read', { skip: !existsSync('/dev/full') && 'needs /dev/full' }, () => {
+    // Every write to /dev/full fails with ENOSPC, as on a disk that filled up.
+    const log = createMetricsLog('/dev/full')
+    assert.doesNotThrow(() => { log.write(metrics(3)) })
+    log.write(metrics(4))
+    const { count, error } = log.failures()
+    assert.equal(count, 2)
+    assert.match(error ?? '', /^round 4: .*ENOSPC/)
+    log.close()
+    const path = join(freshDir(), 'torn.jsonl')
+    writeFileSync(path, JSON.stringify(metrics(0)) + '\n' + JSON.stringify(metrics(1)).slice(0, 20))
+    assert.deepEqual(readMetricsLog(path).map((m) => m.round), [0])
   })
 })

@@ -20,6 +20,14 @@ const nodeFields = ['id', 'addr', 'host', 'shard', 'prior']
 const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/
 const safeNameRule = 'letters, digits, ".", "_" and "-", not starting with ".", at most 64 characters'
 
+/** The characters a node id or topology name may have: it names folders, so no path can hide in it. */
+export const SAFE_NAME_RULE = safeNameRule
+
+/** Whether `text` may be a node id or a topology name (see SAFE_NAME_RULE). */
+export function isSafeName (text: string): boolean {
+  return SAFE_NAME.test(text)
+}
+
 /** Bounds that keep the work a file can ask for finite and the numbers meaningful. */
 export const TOPOLOGY_LIMITS = {
   /** Nodes in one topology (spectra, μ_H estimates and launches all scale with it). */

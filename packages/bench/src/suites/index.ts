@@ -2,6 +2,7 @@ import type { Suite } from '../suite.ts'
 import { aggregators } from './aggregators.ts'
 import { convergence } from './convergence.ts'
 import { expected } from './expected.ts'
+import { faults } from './faults.ts'
 import { network } from './network.ts'
 import { robustness } from './robustness.ts'
 import { scale } from './scale.ts'
@@ -13,5 +14,6 @@ export const suites: ReadonlyArray<Suite<any>> = [
   robustness,
   expected,
   scale,
-  network
+  network,
+  faults
 ]

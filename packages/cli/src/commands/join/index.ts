@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { initBackend } from '@murmur/learn'
 import { JoinError, joinSwarm, PROTOCOL_VERSION, statePeerId, type JoinerDataSpec } from '@murmur/peer'
+import { isSafeName, SAFE_NAME_RULE } from '@murmur/topology'
 import { defineCommand, UsageError } from '../../command.ts'
 import { allowOption } from '../launch/index.ts'
 import { createProgressBar } from '../../progress.ts'
@@ -50,6 +51,7 @@ export const joinCommand = defineCommand({
     if (bootstrap.length === 0) throw new UsageError('--bootstrap is required: the address of a peer of the swarm', path)
     if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(options.listen)) throw new UsageError(`--listen: expected an IPv4 address, got "${options.listen}"`, path)
     if (options.degree < 1) throw new UsageError(`--degree: expected an integer ≥ 1, got ${options.degree}`, path)
+    if (options.id !== undefined && !isSafeName(options.id)) throw new UsageError(`--id: ${JSON.stringify(options.id)} is not a usable node id (${SAFE_NAME_RULE})`, path)
     if (options['connect-timeout'] <= 0) throw new UsageError(`--connect-timeout: expected seconds > 0, got ${options['connect-timeout']}`, path)
     const allow = allowOption(options.allow, path)
     const data = options.data === undefined ? undefined : parseDataSpec(options.data, path)

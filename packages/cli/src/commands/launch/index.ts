@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { LrSchedule } from '@murmur/learn'
 import {
-  AllowListError, launchSwarm, listBehaviours, parseAllowList, parseLrSchedule, planSwarm, SwarmConfigError,
+  AllowListError, checkPlanManifest, launchSwarm, listBehaviours, parseAllowList, parseLrSchedule, planSwarm, SwarmConfigError,
   type DeliveryReport, type PeerFinal, type RoundSummary, type SwarmOptions, type TaskConfig
 } from '@murmur/peer'
 import { listRules } from '@murmur/robust'
@@ -38,7 +38,8 @@ export function parsePartition (text: string): TaskConfig['partition'] {
 function formatRound (r: RoundSummary): string {
   const acc = r.accuracy === undefined ? '' : `acc ${(100 * r.accuracy).toFixed(1)}% (min ${(100 * (r.minAccuracy ?? 0)).toFixed(1)}%) `
   const alone = r.isolated > 0 ? ` ${r.isolated} isolated` : ''
-  return `${acc}consensus ${r.consensusDistance.toExponential(2)} edges ${r.edgesLive}/${r.edges} live${alone} round ${Math.round(r.roundMs)} ms`
+  const unwritten = r.writeFailures > 0 ? ` ⚠ ${r.writeFailures} writes failed` : ''
+  return `${acc}consensus ${r.consensusDistance.toExponential(2)} edges ${r.edgesLive}/${r.edges} live${alone} round ${Math.round(r.roundMs)} ms${unwritten}`
 }
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`
@@ -207,6 +208,7 @@ export const launchCommand = defineCommand({
     let plan
     try {
       plan = planSwarm(request)
+      checkPlanManifest(plan, options.open === true)
     } catch (error) {
       if (error instanceof SwarmConfigError) throw new UsageError(error.message, path)
       throw error
@@ -221,6 +223,7 @@ export const launchCommand = defineCommand({
     const fs = [...new Set(plan.nodes.map((n) => n.f))].sort((a, b) => a - b)
     io.stderr(`murmur: ${plan.nodes.length} peers on ${topology.name}, rule ${plan.options.rule} (f ${fs.length === 1 ? fs[0] : `${fs[0]}–${fs[fs.length - 1]} per node`}), ` +
       `${plan.byzantine.length === 0 ? 'no Byzantine peers' : `${plan.byzantine.length} Byzantine (${plan.options.attack}): ${plan.byzantine.join(', ')}`}\n`)
+    for (const warning of plan.warnings ?? []) io.stderr(`murmur: warning: ${warning}\n`)
     if (plan.overrun.length > 0) io.stderr(`murmur: warning: honest ${plan.overrun.join(', ')} ha${plan.overrun.length === 1 ? 's' : 've'} more Byzantine neighbours than their f\n`)
     io.stderr(`murmur: run directory ${runDir}\n`)
 
@@ -270,6 +273,11 @@ export const launchCommand = defineCommand({
           io.stdout(`warning: ${unsaved.reduce((a, p) => a + p.checkpointFailures, 0)} checkpoints could not be written ` +
             `(${unsaved.slice(0, 3).map((p) => `${p.id}, ${p.checkpointError ?? 'unknown error'}`).join('; ')}${unsaved.length > 3 ? '; …' : ''}): ` +
             'a resume would start from older rounds\n')
+        }
+        const unlogged = result.peers.filter((p) => (p.metricsFailures ?? 0) > 0)
+        if (unlogged.length > 0) {
+          io.stdout(`warning: ${unlogged.reduce((a, p) => a + (p.metricsFailures ?? 0), 0)} lines of the peers' metrics.jsonl could not be written ` +
+            `(${unlogged.slice(0, 3).map((p) => `${p.id}, ${p.metricsError ?? 'unknown error'}`).join('; ')}${unlogged.length > 3 ? '; …' : ''}): those rounds are missing from the per-peer files\n`)
         }
         io.stdout(`results: ${join(runDir, 'summary.json')}, ${join(runDir, 'rounds.jsonl')}, ${join(runDir, 'peers')}/<id>/metrics.jsonl\n`)
       }
