@@ -22,22 +22,24 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { initBackend } from '@murmur/learn'
 import {
-  createPeer, launchSwarm, loadCheckpoint, planSwarm, type FrameRejection, type MurmurPeer, type PeerFinal,
-  type RoundSummary, type SwarmOptions, type SwarmPlan
+  createMurmurNode, createPeer, ephemeralIdentity, launchSwarm, loadCheckpoint, MAX_STRANGER_CONNECTIONS, peerStateDir, planSwarm,
+  type FrameRejection, type MurmurNode, type MurmurPeer, type PeerAddress, type PeerFinal, type RoundSummary, type SwarmOptions, type SwarmPlan
 } from '@murmur/peer'
 import { topologyFromGraph, torus } from '@murmur/topology'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { forgeControl, type ForgeReport } from '../faults/control.ts'
 import { ALSO_HONEST, injectFrames, type InjectionReport } from '../faults/frames.ts'
 import { listOption } from '../options.ts'
 import { round } from '../stats.ts'
 import type { Cell, CellResult, Check, Profile, Suite, SuiteContext, Table } from '../suite.ts'
 
-const FAULTS = ['baseline', 'frames', 'kill', 'pause', 'disk'] as const
+const FAULTS = ['baseline', 'frames', 'control', 'flood', 'kill', 'pause', 'disk'] as const
 type Fault = typeof FAULTS[number]
 
 const DEFAULTS = {
-  quick: { rounds: 30, frames: 2000, flood: 400, at: 6, pauseS: 10 },
-  full: { rounds: 45, frames: 10_000, flood: 1000, at: 12, pauseS: 45 }
+  quick: { rounds: 30, frames: 2000, flood: 400, control: 400, outsiders: 100, at: 6, pauseS: 10 },
+  full: { rounds: 45, frames: 10_000, flood: 1000, control: 2000, outsiders: 300, at: 12, pauseS: 45 }
 } as const
 
 /** Worker processes of the launched cells: killing or pausing one touches a quarter of the peers. */
@@ -57,6 +59,10 @@ interface Params {
   at: number
   frames: number
   flood: number
+  /** Forged control messages the control cell publishes. */
+  control: number
+  /** Outsider nodes the flood cell connects to one peer of an open swarm. */
+  outsiders: number
   pauseS: number
 }
 
@@ -80,6 +86,10 @@ export interface FaultResult {
   injection?: InjectionReport
   /** Hostile streams written before the last honest peer finished its rounds. */
   streamsDuringRounds?: number
+  /** The control cell: what was forged, what the receivers counted, by reason and by sender. */
+  control?: ForgeReport & { counted: Record<string, number>, bySender: Record<string, number>, victimKept: boolean, attacker: string }
+  /** The flood cell: outsiders that connected or were refused, the most the victim held, and its counts. */
+  flood?: { outsiders: number, connected: number, refusedAtDial: number, peakHeld: number, heldAtEnd: number, denied: number, limit: number, idle: number }
   /** Peers whose state directory holds a readable checkpoint at the end, of those that should. */
   checkpointsReadable: number
   checkpointFailures: number
@@ -177,14 +187,18 @@ function unmount (dir: string): void {
   try { execFileSync('umount', [dir], { stdio: 'pipe' }) } catch { execFileSync('umount', ['-l', dir], { stdio: 'pipe' }) }
 }
 
-/** Writes a file until the disk refuses: from then on every write there fails with ENOSPC. */
+/** Writes a file until the disk refuses even a few bytes: from then on every write there fails with ENOSPC. */
 function fillDisk (dir: string): number {
   const fd = openSync(join(dir, 'filler'), 'w')
-  const chunk = Buffer.alloc(MiB)
   let written = 0
   try {
-    for (;;) written += writeSync(fd, chunk)
-  } catch {} finally {
+    for (const size of [MiB, 4096, 64, 1]) {
+      const chunk = Buffer.alloc(size)
+      try {
+        for (;;) written += writeSync(fd, chunk)
+      } catch {}
+    }
+  } finally {
     closeSync(fd)
   }
   return written
@@ -274,11 +288,20 @@ function notRunResult (p: Params, why: string): FaultResult {
   }
 }
 
+interface InProcessRun {
+  plan: SwarmPlan
+  peers: MurmurPeer[]
+  finals: PeerFinal[]
+  /** Part of the FaultResult every in-process cell shares. */
+  common: Omit<FaultResult, 'fault' | 'refused'>
+}
+
 /**
- * The frames cell, in this process: every peer of the plan over TCP, and one of them (running its
- * honest rounds too) writes hostile streams to its neighbours once they are past round `at`.
+ * Every peer of the plan over TCP in this process; the last one (running its honest rounds too)
+ * is handed to `attack` once its neighbours are past round `at`, and `finish` runs after the
+ * rounds while the peers still listen (to let the receivers judge what is still on its way).
  */
-async function runFrames (cell: Cell, context: SuiteContext): Promise<FaultResult> {
+async function inProcessSwarm<T> (cell: Cell, context: SuiteContext, attack: (attacker: MurmurPeer, plan: SwarmPlan, book: PeerAddress[], peers: readonly MurmurPeer[]) => Promise<T>, finish: (run: Omit<InProcessRun, 'common'>, attacked: T) => Promise<Partial<FaultResult>>, setup: { onRoundsDone?: () => void, open?: boolean } = {}): Promise<FaultResult> {
   const p = cell.params as unknown as Params
   await initBackend()
   const plan = planSwarm(swarmOptions(p.rounds))
@@ -287,32 +310,18 @@ async function runFrames (cell: Cell, context: SuiteContext): Promise<FaultResul
   const peers: MurmurPeer[] = []
   const started = performance.now()
   try {
-    for (const node of plan.nodes) peers.push(await createPeer({ plan, node, stateDir: join(runDir, 'peers', node.id), listen: ['/ip4/127.0.0.1/tcp/0'] }))
+    for (const node of plan.nodes) peers.push(await createPeer({ plan, node, stateDir: peerStateDir(runDir, node.id), listen: ['/ip4/127.0.0.1/tcp/0'], open: setup.open === true }))
     const book = peers.map((peer) => peer.address())
     for (const peer of peers) await peer.connect(book)
     await Promise.all(peers.map(async (peer) => { await peer.dialNeighbours() }))
-    const fuzzer = peers[peers.length - 1]
-    const fuzzerNode = plan.nodes[plan.nodes.length - 1]
-    const targets = fuzzerNode.neighbours.map((id) => ({ id, peerId: peerIdFromString(book.find((b) => b.id === id)?.peerId ?? '') }))
+    const attacker = peers[peers.length - 1]
+    const targets = plan.nodes[plan.nodes.length - 1].neighbours
     const rss = [process.memoryUsage().rss]
     const sampler = setInterval(() => { rss.push(process.memoryUsage().rss) }, 250)
     const reached = new Map<string, number>()
-    let written = 0
-    let startFuzz: () => void = () => {}
-    const fuzzGate = new Promise<void>((resolve) => { startFuzz = resolve })
-    const injection = fuzzGate.then(async () => await injectFrames({
-      node: fuzzer.libp2p,
-      targets,
-      count: p.frames,
-      floodStreams: p.flood,
-      context: { swarm: plan.swarm, sender: fuzzerNode.id, other: plan.nodes[0].id, dimension: fuzzer.dimension },
-      seed: cell.seed,
-      signal: context.signal,
-      onProgress: (done) => {
-        written = done
-        if (done % 500 === 0) context.log('frames: %d hostile streams written', done)
-      }
-    }))
+    let begin: () => void = () => {}
+    const gate = new Promise<void>((resolve) => { begin = resolve })
+    const attacking = gate.then(async () => await attack(attacker, plan, book, peers))
     let lastAccuracy: number[] = []
     let expectedModels = 0
     let missedModels = 0
@@ -324,41 +333,131 @@ async function runFrames (cell: Cell, context: SuiteContext): Promise<FaultResul
         expectedModels += metrics.neighbours
         missedModels += metrics.missing.length
         context.progress(Math.min(...plan.nodes.map((n) => reached.get(n.id) ?? 0)) / p.rounds)
-        // Stale-round streams need every target past round 0; the fault starts at round `at`.
-        if (targets.every((t) => (reached.get(t.id) ?? -1) >= p.at)) startFuzz()
+        // Stale-round frames need every target past round 0; the fault starts at round `at`.
+        if (targets.every((id) => (reached.get(id) ?? -1) >= p.at)) begin()
         if (metrics.round === p.rounds - 1 && metrics.accuracy !== undefined) lastAccuracy = [...lastAccuracy, metrics.accuracy]
       }
     })))
-    const duringRounds = written
-    context.log('frames: every peer finished its rounds; %d hostile streams written so far', written)
-    startFuzz()
-    const report = await injection
+    context.log('%s: every peer finished its rounds', cell.id)
+    setup.onRoundsDone?.()
+    begin()
+    const extra = await finish({ plan, peers, finals }, await attacking)
     clearInterval(sampler)
-    // The peers still listen: wait until the receivers have judged every stream that went out.
-    const refused = await settledRejections(peers, report, context.signal)
-    const honest = plan.nodes.map((n) => n.id)
     return {
-      fault: 'frames',
+      fault: p.fault,
       rounds: p.rounds,
       ...outcome(plan, finals),
-      refused,
-      streamsDuringRounds: duringRounds,
       interrupted: context.signal.aborted,
       accuracy: round(lastAccuracy.reduce((a, b) => a + b, 0) / Math.max(1, lastAccuracy.length), 5),
       minAccuracy: round(Math.min(...lastAccuracy), 5),
       honestDelivery: round(1 - missedModels / Math.max(1, expectedModels), 5),
       rssStartMiB: round(rss[0] / peers.length / MiB),
       rssPeakMiB: round(Math.max(...rss) / peers.length / MiB),
-      injection: report,
-      checkpointsReadable: await readableCheckpoints(runDir, honest),
+      checkpointsReadable: await readableCheckpoints(runDir, plan.nodes.map((n) => n.id)),
       summaryIntact: true,
       workerRestarts: 0,
       writeFailuresShown: 0,
-      wallS: round((performance.now() - started) / 1000)
+      wallS: round((performance.now() - started) / 1000),
+      ...extra
     }
   } finally {
     await Promise.all(peers.map(async (peer) => { await peer.stop().catch(() => {}) }))
   }
+}
+
+/** The frames cell: the attacker writes hostile streams to its neighbours (see faults/frames.ts). */
+async function runFrames (cell: Cell, context: SuiteContext): Promise<FaultResult> {
+  const p = cell.params as unknown as Params
+  let written = 0
+  let duringRounds = 0
+  return await inProcessSwarm(cell, context, async (attacker, plan, book) => {
+    const node = plan.nodes[plan.nodes.length - 1]
+    return await injectFrames({
+      node: attacker.libp2p,
+      targets: node.neighbours.map((id) => ({ id, peerId: peerIdFromString(book.find((b) => b.id === id)?.peerId ?? '') })),
+      count: p.frames,
+      floodStreams: p.flood,
+      context: { swarm: plan.swarm, sender: node.id, other: plan.nodes[0].id, dimension: attacker.dimension },
+      seed: cell.seed,
+      signal: context.signal,
+      onProgress: (done) => {
+        written = done
+        if (done % 500 === 0) context.log('frames: %d hostile streams written', done)
+      }
+    })
+  }, async ({ peers }, report) => {
+    // The peers still listen: wait until the receivers have judged every stream that went out.
+    return { refused: await settledRejections(peers, report, context.signal), injection: report, streamsDuringRounds: duringRounds }
+  }, { onRoundsDone: () => { duringRounds = written } })
+}
+
+/**
+ * The control cell: the attacker publishes forged control messages on the swarm's gossipsub
+ * topic. Each must be refused by whoever receives it, counted under the attacker (never under
+ * the node a message names), and change nobody's view of the swarm.
+ */
+async function runControl (cell: Cell, context: SuiteContext): Promise<FaultResult> {
+  const p = cell.params as unknown as Params
+  return await inProcessSwarm(cell, context, async (attacker, plan) => {
+    return await forgeControl({ node: attacker.libp2p, swarm: plan.swarm, self: attacker.id, victim: plan.nodes[0].id, count: p.control, seed: cell.seed, signal: context.signal })
+  }, async ({ peers, plan }, report) => {
+    const victim = peers[0]
+    // Gossip needs a moment to carry the last messages.
+    await sleep(2000)
+    const counted: Record<string, number> = {}
+    const bySender: Record<string, number> = {}
+    for (const peer of peers) {
+      const { control } = peer.refusals()
+      for (const [reason, n] of Object.entries(control.byReason)) counted[reason] = (counted[reason] ?? 0) + n
+      for (const [sender, n] of Object.entries(control.bySender)) bySender[sender] = (bySender[sender] ?? 0) + n
+    }
+    const victimKept = peers.every((peer) => peer.id === victim.id || peer.directory.get(victim.id)?.peerId === victim.libp2p.peerId.toString())
+    context.log('control: %o counted %o by %o', report, counted, bySender)
+    return { refused: {}, control: { ...report, counted, bySender, victimKept, attacker: plan.nodes[plan.nodes.length - 1].id } }
+  })
+}
+
+/**
+ * The flood cell: an open swarm (anyone may connect), and `outsiders` fresh nodes each open a
+ * connection to one of its peers and then do nothing. The peer may hold only so many strangers,
+ * closes idle ones after a grace time, and its rounds go on.
+ */
+async function runFlood (cell: Cell, context: SuiteContext): Promise<FaultResult> {
+  const p = cell.params as unknown as Params
+  return await inProcessSwarm(cell, context, async (_attacker, _plan, book, peers) => {
+    const victim = peers[0]
+    const first = book[0].addrs[0]
+    const address = multiaddr(first.includes('/p2p/') ? first : `${first}/p2p/${book[0].peerId}`)
+    const outsiders: MurmurNode[] = []
+    const ids = new Set<string>()
+    const held = (): number => victim.libp2p.getConnections().filter((c) => ids.has(c.remotePeer.toString())).length
+    let connected = 0
+    let refusedAtDial = 0
+    let peakHeld = 0
+    for (let k = 0; k < p.outsiders && !context.signal.aborted; k++) {
+      const node = await createMurmurNode({ privateKey: await ephemeralIdentity(), listen: [] })
+      outsiders.push(node)
+      ids.add(node.peerId.toString())
+      try {
+        await node.dial(address, { signal: AbortSignal.timeout(10_000) })
+        connected++
+      } catch {
+        refusedAtDial++
+      }
+      peakHeld = Math.max(peakHeld, held())
+    }
+    return { outsiders, ids, held, connected, refusedAtDial, peakHeld }
+  }, async ({ peers }, flood) => {
+    // Every outsider's connection is closed within the grace time once it has proved idle.
+    for (let waited = 0; waited < 30_000 && flood.held() > 0 && !context.signal.aborted; waited += 250) await sleep(250)
+    const heldAtEnd = flood.held()
+    const { denied, limit, idle } = peers[0].connectionRefusals()
+    await Promise.all(flood.outsiders.map(async (node) => { try { await node.stop() } catch {} }))
+    return {
+      refused: {},
+      flood: { outsiders: flood.outsiders.length, connected: flood.connected, refusedAtDial: flood.refusedAtDial, peakHeld: flood.peakHeld, heldAtEnd, denied, limit, idle }
+    }
+  }, { open: true })
 }
 
 /**
@@ -421,6 +520,19 @@ function summarize (results: Array<CellResult<FaultResult>>): ReturnType<Suite['
       const sent = Object.values(r.injection.sent).reduce((a, b) => a + (b ?? 0), 0)
       checks.push({ name: 'frames: every hostile stream refused and counted under its reason', ok: exact && sent + r.injection.refusedAtOpen > 0, detail: `${sent} streams written (${r.streamsDuringRounds ?? 0} while the rounds ran), ${r.injection.refusedAtOpen} refused at opening; ${rows.map(([reason, s, c]) => `${reason} ${c}/${s}`).join(', ')}` })
     }
+    if (r.control !== undefined) {
+      const c = r.control
+      const short = (Object.entries(c.expected) as Array<[string, number]>).filter(([reason, n]) => (c.counted[reason] ?? 0) < n)
+      const sent = Object.values(c.sent).reduce((a, b) => a + (b ?? 0), 0)
+      checks.push({ name: 'control: every forged message refused under its reason by the peers it reached', ok: sent > 0 && short.length === 0, detail: `${sent} published (${c.notPublished} not); counted ${Object.entries(c.counted).map(([reason, n]) => `${reason} ${n}`).join(', ')} for ${Object.entries(c.expected).map(([reason, n]) => `${reason} ${n}`).join(', ')} published` })
+      const others = Object.keys(c.bySender).filter((sender) => sender !== c.attacker)
+      checks.push({ name: 'control: every refusal counted under the forger, none under the node it named, and no view of the swarm changed', ok: others.length === 0 && c.victimKept, detail: `${others.length === 0 ? `all under ${c.attacker}` : `also under ${others.join(', ')}`}; the named node's address ${c.victimKept ? 'unchanged everywhere' : 'changed somewhere'}` })
+    }
+    if (r.flood !== undefined) {
+      const f = r.flood
+      checks.push({ name: `flood: the peer held at most ${MAX_STRANGER_CONNECTIONS} outsiders and none once they proved idle`, ok: f.peakHeld <= MAX_STRANGER_CONNECTIONS && f.heldAtEnd === 0, detail: `${f.outsiders} outsiders: ${f.connected} connected, ${f.refusedAtDial} refused; at most ${f.peakHeld} held at once, ${f.heldAtEnd} at the end` })
+      checks.push({ name: 'flood: every outsider counted, refused or closed as idle', ok: f.limit + f.idle + f.denied >= f.outsiders && f.idle >= 1, detail: `${f.limit} over the limit, ${f.idle} closed as idle, ${f.denied} denied` })
+    }
     if (r.fault === 'kill') checks.push({ name: 'kill: the killed worker was restarted', ok: r.workerRestarts >= 1, detail: `${r.workerRestarts} restart(s)` })
     if (r.fault === 'disk') {
       checks.push({
@@ -475,10 +587,16 @@ export const faults: Suite<FaultResult> = {
     if (!Number.isInteger(frames) || frames < 1 || frames > 1_000_000) throw new Error(`--frames: expected an integer between 1 and 1000000, got ${String(options.frames)}`)
     return parseFaults(options.faults).map((fault, k) => ({
       id: fault,
-      params: { fault, rounds: d.rounds, at: d.at, frames, flood: d.flood, pauseS: d.pauseS } satisfies Params,
+      params: { fault, rounds: d.rounds, at: d.at, frames, flood: d.flood, control: d.control, outsiders: d.outsiders, pauseS: d.pauseS } satisfies Params,
       seed: 1000 + k
     }))
   },
-  run: async (cell, context) => (cell.params as unknown as Params).fault === 'frames' ? await runFrames(cell, context) : await runLaunched(cell, context),
+  run: async (cell, context) => {
+    const { fault } = cell.params as unknown as Params
+    if (fault === 'frames') return await runFrames(cell, context)
+    if (fault === 'control') return await runControl(cell, context)
+    if (fault === 'flood') return await runFlood(cell, context)
+    return await runLaunched(cell, context)
+  },
   summarize: (results) => summarize(results)
 }
