@@ -44,6 +44,7 @@ describe('hostile streams', () => {
         concurrency: 4
       })
       assert.equal(report.refusedAtOpen, 0)
+      assert.deepEqual(report.flood, { streams: 0, refusedAtOpen: 0 })
       for (const kind of FUZZ_KINDS) assert.equal(report.sent[kind], perKind, kind)
       const expected: Partial<Record<FrameRejection, number>> = {}
       for (const kind of FUZZ_KINDS) expected[EXPECTED_REASON[kind]] = (expected[EXPECTED_REASON[kind]] ?? 0) + perKind
@@ -61,10 +62,43 @@ describe('hostile streams', () => {
     }
   })
 
+  test('slow-loris streams are held until the receiver cuts them off at its read timeout, and counted as incomplete', async () => {
+    const receiver = await createMurmurNode({ privateKey: await ephemeralIdentity() })
+    const sender = await createMurmurNode({ privateKey: await ephemeralIdentity() })
+    try {
+      const exchange = createModelExchange(receiver, { swarm: 's', self: 'a', dimension: D, readTimeoutMs: 500 })
+      await exchange.start()
+      await exchange.setAddressBook(new Map([
+        ['a', { peerId: receiver.peerId, multiaddrs: receiver.getMultiaddrs() }],
+        ['b', { peerId: sender.peerId, multiaddrs: sender.getMultiaddrs() }]
+      ]))
+      await sender.peerStore.merge(receiver.peerId, { multiaddrs: receiver.getMultiaddrs() })
+      const report = await injectFrames({
+        node: sender,
+        targets: [{ id: 'a', peerId: receiver.peerId }],
+        count: 0,
+        slowLoris: 3,
+        slowLorisHoldMs: 30_000,
+        context: { swarm: 's', sender: 'b', other: 'a', dimension: D },
+        seed: 3
+      })
+      assert.deepEqual(report.sent, { 'slow-loris': 3 })
+      assert.deepEqual(exchange.rejections(), { incomplete: 3 }, 'cut off by the receiver, not by the sender giving up')
+    } finally {
+      await sender.stop()
+      await receiver.stop()
+    }
+  })
+
   test('accounting: a reason honest traffic also produces may count more than was injected, no other may', () => {
-    const report = { sent: {}, expected: { malformed: 2, 'stale-round': 1 }, refusedAtOpen: 0, flooded: 0 }
+    const report = { sent: {}, expected: { malformed: 2, 'stale-round': 1 }, refusedAtOpen: 0, flood: { streams: 0, refusedAtOpen: 0 } }
     assert.equal(accountFor(report, { malformed: 2, 'stale-round': 5 }).exact, true)
     assert.equal(accountFor(report, { malformed: 3, 'stale-round': 1 }).exact, false)
+    // A flood of 10 streams, 3 turned away at opening: the receiver may have read 0 to 7 of them.
+    const flooded = { ...report, flood: { streams: 10, refusedAtOpen: 3 } }
+    assert.deepEqual([accountFor(flooded, { malformed: 9, 'stale-round': 1 }).exact, accountFor(flooded, { malformed: 9, 'stale-round': 1 }).floodRead], [true, 7])
+    assert.equal(accountFor(flooded, { malformed: 10, 'stale-round': 1 }).exact, false)
+    assert.equal(accountFor(flooded, { malformed: 1, 'stale-round': 1 }).exact, false)
     assert.equal(accountFor(report, { malformed: 2 }).exact, false)
     assert.equal(accountFor(report, { malformed: 2, 'stale-round': 1, checksum: 1 }).exact, false)
   })

@@ -9,7 +9,7 @@ import { pipe } from 'it-pipe'
 import { raceSignal } from 'race-signal'
 import { encodeFrame, maxFrameBytes, type Dtype, type FrameRejection } from './frame.ts'
 import { Inbox } from './inbox.ts'
-import { lengthPrefixed } from './length-prefix.ts'
+import { lengthPrefixed, readFailure } from './length-prefix.ts'
 import { logger, type Logger } from './log.ts'
 import type { MurmurNode } from './node.ts'
 import type { RefusalCounts } from './refusals.ts'
@@ -85,20 +85,6 @@ function checkPositiveInteger (name: string, value: number, min: number): void {
   if (!Number.isInteger(value) || value < min) throw new RangeError(`model exchange: ${name} must be an integer ≥ ${min}, got ${value}`)
 }
 
-/** Tells apart why reading a frame failed: too long, not a length prefix, or a stream cut short. */
-function readFailure (error: Error, timedOut: boolean): FrameRejection {
-  if (timedOut) return 'incomplete'
-  switch (error.name) {
-    case 'InvalidDataLengthError':
-    case 'InvalidDataLengthLengthError':
-      return 'oversized'
-    case 'InvalidMessageLengthError':
-      return 'malformed'
-    default:
-      // End of input mid-frame, a reset or aborted stream, a closed connection.
-      return 'incomplete'
-  }
-}
 
 /**
  * Send and read timeouts for a round of `roundTimeoutMs`: a longer round (a large model, a slow
@@ -156,7 +142,7 @@ export function createModelExchange (node: MurmurNode, options: ExchangeOptions)
         break
       }
     } catch (error) {
-      inbox.count(readFailure(error as Error, timedOut), (error as Error).message, from)
+      inbox.count(timedOut ? 'incomplete' : readFailure(error as Error), (error as Error).message, from)
       stream.abort(error as Error)
       return
     } finally {

@@ -9,3 +9,19 @@ import * as lp from 'it-length-prefixed'
 export function lengthPrefixed (messages: Iterable<Uint8Array>): Generator<Uint8Array, void, undefined> {
   return lp.encode(messages, { maxDataLength: Number.POSITIVE_INFINITY })
 }
+
+/**
+ * Why reading a length-prefixed message failed: its prefix promised too much ('oversized'), the
+ * prefix is no length ('malformed'), or the stream ended, was reset or cut off ('incomplete').
+ */
+export function readFailure (error: Error): 'oversized' | 'malformed' | 'incomplete' {
+  switch (error.name) {
+    case 'InvalidDataLengthError':
+    case 'InvalidDataLengthLengthError':
+      return 'oversized'
+    case 'InvalidMessageLengthError':
+      return 'malformed'
+    default:
+      return 'incomplete'
+  }
+}

@@ -9,7 +9,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import * as lp from 'it-length-prefixed'
 import { pipe } from 'it-pipe'
 import { fromString, toString } from 'uint8arrays'
-import { lengthPrefixed } from './length-prefix.ts'
+import { lengthPrefixed, readFailure } from './length-prefix.ts'
 import type { Logger } from './log.ts'
 import type { MurmurNode } from './node.ts'
 import { MAX_TRACKED_SENDERS, type RefusalCounter } from './refusals.ts'
@@ -177,19 +177,6 @@ export interface ServeOptions {
   limit?: RateLimiter
   /** The answer to a refused request, for protocols that have one (see serveJson). */
   refusal?: (reason: RpcRefusal, detail: string) => Uint8Array
-}
-
-/** Tells apart why reading a request failed: too long, not a length prefix, or cut short. */
-function readFailure (error: Error): RpcRefusal {
-  switch (error.name) {
-    case 'InvalidDataLengthError':
-    case 'InvalidDataLengthLengthError':
-      return 'oversized'
-    case 'InvalidMessageLengthError':
-      return 'malformed'
-    default:
-      return 'incomplete'
-  }
 }
 
 /**

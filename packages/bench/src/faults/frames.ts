@@ -107,13 +107,17 @@ const STREAM_TIMEOUT_MS = 10_000
 
 export interface InjectionReport {
   /** Streams opened per kind. */
-  sent: Partial<Record<FuzzKind, number>>
+  sent: Partial<Record<FuzzKind | 'slow-loris', number>>
   /** Expected refusals at the receivers, by reason. */
   expected: Partial<Record<FrameRejection, number>>
   /** Streams the receiver would not open (its per-connection stream limit) or that failed to send. */
   refusedAtOpen: number
-  /** Streams written while `floodStreams` others were open at once. */
-  flooded: number
+  /**
+   * The flood at the end: `streams` opened at once, of which `refusedAtOpen` failed on this side.
+   * The receiver reads the ones its stream limit lets through ('malformed') and resets the others,
+   * some only after their bytes went out: what it read is known only from its own count.
+   */
+  flood: { streams: number, refusedAtOpen: number }
 }
 
 export interface InjectOptions {
@@ -127,6 +131,13 @@ export interface InjectOptions {
   concurrency?: number
   /** Extra streams opened at once to one target at the end, each with a garbage frame (default 0). */
   floodStreams?: number
+  /**
+   * Slow-loris streams (default 0): each sends a length prefix and a few bytes of a frame, then
+   * nothing, and is held open until the receiver cuts it off at its read timeout ('incomplete').
+   */
+  slowLoris?: number
+  /** How long a slow-loris stream is held at most, ms (default 150 s: the receiver's read timeout is up to three rounds). */
+  slowLorisHoldMs?: number
   signal?: AbortSignal
   onProgress?: (done: number) => void
 }
@@ -135,10 +146,10 @@ export interface InjectOptions {
 export async function injectFrames (options: InjectOptions): Promise<InjectionReport> {
   const { node, targets, count, context, signal } = options
   const rng = createRng(options.seed)
-  const report: InjectionReport = { sent: {}, expected: {}, refusedAtOpen: 0, flooded: 0 }
+  const report: InjectionReport = { sent: {}, expected: {}, refusedAtOpen: 0, flood: { streams: 0, refusedAtOpen: 0 } }
   // A stream the receiver resets before the bytes are out (its stream limit) was refused at
   // opening; one whose bytes went out is the receiver's to count.
-  const one = async (kind: FuzzKind, target: Target, bytes: Uint8Array): Promise<void> => {
+  const one = async (kind: FuzzKind, target: Target, bytes: Uint8Array, flood = false): Promise<void> => {
     const timeout = AbortSignal.timeout(STREAM_TIMEOUT_MS)
     try {
       const stream = await node.dialProtocol(target.peerId, MODEL_PROTOCOL, { signal: timeout })
@@ -151,11 +162,13 @@ export async function injectFrames (options: InjectOptions): Promise<InjectionRe
       }
       // The receiver closes or resets it once it has judged the bytes; either is fine here.
       await stream.close({ signal: AbortSignal.timeout(STREAM_TIMEOUT_MS) }).catch(() => { stream.abort(new Error('closed')) })
+      if (flood) return
       report.sent[kind] = (report.sent[kind] ?? 0) + 1
       const reason = EXPECTED_REASON[kind]
       report.expected[reason] = (report.expected[reason] ?? 0) + 1
     } catch {
-      report.refusedAtOpen++
+      if (flood) report.flood.refusedAtOpen++
+      else report.refusedAtOpen++
     }
   }
   let next = 0
@@ -169,11 +182,39 @@ export async function injectFrames (options: InjectOptions): Promise<InjectionRe
       options.onProgress?.(++done)
     }
   }
-  await Promise.all(Array.from({ length: options.concurrency ?? 32 }, worker))
+  const loris = Array.from({ length: options.slowLoris ?? 0 }, async (_, k) => {
+    await holdSlowLoris(node, targets[k % targets.length], fuzzStream('truncated-stream', context, rng).subarray(0, 16), options.slowLorisHoldMs ?? 150_000, report)
+  })
+  await Promise.all([...Array.from({ length: options.concurrency ?? 32 }, worker), ...loris])
   const flood = options.floodStreams ?? 0
   if (flood > 0 && signal?.aborted !== true) {
-    await Promise.all(Array.from({ length: flood }, async () => { await one('garbage', targets[0], fuzzStream('garbage', context, rng)) }))
-    report.flooded = flood
+    report.flood.streams = flood
+    await Promise.all(Array.from({ length: flood }, async () => { await one('garbage', targets[0], fuzzStream('garbage', context, rng), true) }))
   }
   return report
+}
+
+/** Writes the first bytes of a frame and holds the stream until the receiver ends it (or `holdMs`). */
+async function holdSlowLoris (node: MurmurNode, target: Target, bytes: Uint8Array, holdMs: number, report: InjectionReport): Promise<void> {
+  let stream
+  try {
+    stream = await node.dialProtocol(target.peerId, MODEL_PROTOCOL, { signal: AbortSignal.timeout(STREAM_TIMEOUT_MS) })
+  } catch {
+    report.refusedAtOpen++
+    return
+  }
+  let hold: () => void = () => {}
+  const cut = new Promise<void>((resolve) => { hold = resolve })
+  // The sink stays open (it waits on `cut`) until the receiver resets the stream or time is up.
+  // (A sink on a stream the receiver reset may never settle: it is not waited for.)
+  stream.sink((async function * () { yield bytes; await cut })()).catch(() => {})
+  const timer = setTimeout(() => { stream.abort(new Error('held long enough')) }, holdMs)
+  try {
+    for await (const _ of stream.source) {}
+  } catch {}
+  clearTimeout(timer)
+  hold()
+  stream.abort(new Error('slow-loris stream over'))
+  report.sent['slow-loris'] = (report.sent['slow-loris'] ?? 0) + 1
+  report.expected.incomplete = (report.expected.incomplete ?? 0) + 1
 }

@@ -1,6 +1,6 @@
 import {
   algebraicConnectivity, connectedComponents, degreeStats, diagnoseSampler, diameter, mixingMatrix, mixingSpectrum,
-  nodeTolerances, RHAT_LIMIT, topologyGraph, topologySampler, type DegreeStats, type MixingRule, type Topology
+  nodeTolerances, RHAT_LIMIT, topologyGraph, topologySampler, type ChainDiagnostics, type DegreeStats, type MixingRule, type Topology
 } from '@murmur/topology'
 
 export interface InspectOptions {
@@ -62,17 +62,10 @@ export interface InspectReport {
      * tolerance draws or, when the tolerances are exact, from `samples` draws of their own (a
      * launch draws its Byzantine set from one such chain).
      */
-    chain: null | {
+    chain: null | (Omit<ChainDiagnostics, 'warnings'> & {
       /** What the chains drew for: the tolerance estimates, or only a check of the draws. */
       use: 'tolerance' | 'draws'
-      chains: number
-      draws: number
-      countEss: number
-      countRhat: number
-      marginalRhat: number
-      marginalRhatNode: string | null
-      mixed: boolean
-    }
+    })
   }
   tolerance: null | {
     delta: number
