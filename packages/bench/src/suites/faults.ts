@@ -191,21 +191,29 @@ function unmount (dir: string): void {
   try { execFileSync('umount', [dir], { stdio: 'pipe' }) } catch { execFileSync('umount', ['-l', dir], { stdio: 'pipe' }) }
 }
 
-/** Writes a file until the disk refuses even a few bytes: from then on every write there fails with ENOSPC. */
-function fillDisk (dir: string): number {
-  const fd = openSync(join(dir, 'filler'), 'w')
-  let written = 0
-  try {
+/**
+ * Fills the disk and keeps it full, as another program writing there would: every few
+ * milliseconds it takes whatever space was freed (a checkpoint replaced, a temp file removed).
+ * Returns a function that stops it, with the bytes taken.
+ */
+function keepDiskFull (dir: string): () => number {
+  const fd = openSync(join(dir, 'filler'), 'a')
+  let taken = 0
+  const fill = (): void => {
     for (const size of [MiB, 4096, 64, 1]) {
       const chunk = Buffer.alloc(size)
       try {
-        for (;;) written += writeSync(fd, chunk)
+        for (;;) taken += writeSync(fd, chunk)
       } catch {}
     }
-  } finally {
-    closeSync(fd)
   }
-  return written
+  fill()
+  const timer = setInterval(fill, 20)
+  return () => {
+    clearInterval(timer)
+    closeSync(fd)
+    return taken
+  }
 }
 
 /** One launch of the plan in worker processes; `fault` acts once round `at` is summarised. */
@@ -244,6 +252,7 @@ async function runLaunched (cell: Cell, context: SuiteContext): Promise<FaultRes
   rmSync(runDir, { recursive: true, force: true })
   const peersDir = join(runDir, 'peers')
   let notRun: string | undefined
+  let stopFilling: (() => number) | undefined
   if (p.fault === 'disk') {
     notRun = mountSmallDisk(peersDir)
     if (notRun !== undefined) return notRunResult(p, notRun)
@@ -257,9 +266,11 @@ async function runLaunched (cell: Cell, context: SuiteContext): Promise<FaultRes
         process.kill(victim, 'SIGSTOP')
         resume = setTimeout(() => { try { process.kill(victim, 'SIGCONT') } catch {} }, p.pauseS * 1000)
       }
-      if (p.fault === 'disk') context.log('disk: filled %d MiB', fillDisk(join(dir, 'peers')) / MiB)
+      if (p.fault === 'disk') stopFilling = keepDiskFull(join(dir, 'peers'))
     })
     clearTimeout(resume)
+    if (stopFilling !== undefined) context.log('disk: %d MiB taken to keep it full', stopFilling() / MiB)
+    stopFilling = undefined
     const { result, plan } = run
     const honest = plan.nodes.filter((n) => !n.byzantine).map((n) => n.id)
     const events = existsSync(join(runDir, 'events.jsonl')) ? readFileSync(join(runDir, 'events.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"worker-restarted"')).length : 0
@@ -280,6 +291,7 @@ async function runLaunched (cell: Cell, context: SuiteContext): Promise<FaultRes
       wallS: round(run.wallS)
     }
   } finally {
+    stopFilling?.()
     if (p.fault === 'disk') unmount(peersDir)
   }
 }
