@@ -221,7 +221,7 @@ describe('refusals: a real remote sends bad bytes over the real protocol', () =>
     // A slow sender: half a frame, then nothing; cut off at the read timeout.
     const started = Date.now()
     const slow = await writeRaw(a.node, b.node.peerId, MODEL_PROTOCOL, [half], 'stall')
-    await until(() => (b.exchange.rejections().incomplete ?? 0) === (before.incomplete ?? 0) + 4, 'the slow sender to be cut off', 5000)
+    await until(() => (b.exchange.rejections().incomplete ?? 0) === (before.incomplete ?? 0) + 4, 'the slow sender to be cut off')
     assert.ok(Date.now() - started >= READ_TIMEOUT - 50, 'cut off only at the read timeout')
     huge.release()
     slow.release()

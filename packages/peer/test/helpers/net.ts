@@ -18,8 +18,8 @@ export function addressBook (nodes: Record<string, MurmurNode>): AddressBook {
   return new Map(Object.entries(nodes).map(([id, node]) => [id, { peerId: node.peerId, multiaddrs: node.getMultiaddrs() }]))
 }
 
-/** Resolves once `condition` holds, or rejects naming `what` after `timeoutMs`. */
-export async function until (condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+/** Resolves once `condition` holds, or rejects naming `what` after `timeoutMs` (generous: a bound for a hang on a busy machine, not a timing). */
+export async function until (condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
