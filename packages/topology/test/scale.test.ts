@@ -8,7 +8,6 @@ import {
 // The one large test: a 10,000-node random 8-regular graph through the whole library path the
 // `inspect` command takes. Budget on a quiet machine: a few seconds.
 test('10,000-node random 8-regular graph: file round trip, ρ, λ₂(L), diameter, f_i', { timeout: 120_000 }, () => {
-  const started = performance.now()
   const topology = generateTopology('regular', { n: 10_000, k: 8, seed: 1, byzantine: { model: 'cascade', seed: 0.01, spread: 0.1 } })
   const graph = topologyGraph(parseTopology(formatTopology(topology)))
   assert.equal(graph.n, 10_000)
@@ -32,6 +31,4 @@ test('10,000-node random 8-regular graph: file round trip, ρ, λ₂(L), diamete
   const report = nodeTolerances(graph, createByzantineSampler(topology.byzantine!, graph, { seed: 2 }), { samples: 300 })
   assert.equal(report.nodes.length, 10_000)
   assert.equal(report.histogram.reduce((a, b) => a + b, 0), 10_000)
-  const seconds = (performance.now() - started) / 1000
-  assert.ok(seconds < 60, `took ${seconds.toFixed(1)} s`)
 })

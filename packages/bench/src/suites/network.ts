@@ -419,12 +419,16 @@ function summarize (results: Array<CellResult<NetworkResult>>, profile: Profile)
     ok: badBare.length === 0,
     detail: badBare.length === 0 ? 'the raw receiver counted exactly the frame and its length prefix in every run' : badBare.map(label).join(', ')
   })
+  // A bound on timings is a result of the full run, not something the quick profile (what CI
+  // asserts, on whatever else the machine is doing) can promise.
   const worst = rs.reduce<NetworkResult | undefined>((w, r) => (w === undefined || r.ratio > w.ratio ? r : w), undefined)
-  checks.push({
-    name: `murmur within ${MAX_RATIO}× the bare stream`,
-    ok: rs.every((r) => r.ratio < MAX_RATIO),
-    detail: worst === undefined ? 'no cells' : `largest median ratio ${worst.ratio} at ${label(worst)}`
-  })
+  if (profile === 'full') {
+    checks.push({
+      name: `murmur within ${MAX_RATIO}× the bare stream`,
+      ok: rs.every((r) => r.ratio < MAX_RATIO),
+      detail: worst === undefined ? 'no cells' : `largest median ratio ${worst.ratio} at ${label(worst)}`
+    })
+  }
 
   const runs = rs[0]?.runs ?? '?'
   const notes = [
