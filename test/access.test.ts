@@ -6,8 +6,9 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createMurmurNode, ephemeralIdentity, fetchManifest, launchSwarm, loadOrCreateIdentity, planSwarm, type PeerFinal } from '@murmur/peer'
+import { createMurmurNode, ephemeralIdentity, fetchManifest, launchSwarm, loadOrCreateIdentity, type PeerFinal } from '@murmur/peer'
 import type { Topology } from '@murmur/topology'
+import { tinyPlan } from '../packages/peer/test/helpers/plan.ts'
 import { tempDir } from '../packages/peer/test/helpers/temp.ts'
 
 function ring4 (): Topology {
@@ -19,19 +20,7 @@ test('--allow restricts an open swarm to the listed newcomers', async () => {
   const dir = tempDir('allow-launch')
   const friend = await createMurmurNode({ privateKey: await loadOrCreateIdentity(join(dir, 'friend')), listen: [] })
   const stranger = await createMurmurNode({ privateKey: await ephemeralIdentity(), listen: [] })
-  const plan = planSwarm({
-    topology: ring4(),
-    task: { dataset: 'synthetic-mean', seed: 1 },
-    rounds: 10_000,
-    localSteps: 1,
-    lr: 0.1,
-    momentum: 0,
-    batchSize: 8,
-    rule: 'mean',
-    f: 0,
-    roundTimeoutMs: 5000,
-    evalEvery: 100
-  })
+  const plan = tinyPlan(ring4(), { rounds: 10_000, evalEvery: 100 })
   const controller = new AbortController()
   let checked: Promise<{ friend: boolean, stranger: boolean }> | undefined
   try {

@@ -16,7 +16,8 @@ import { ephemeralIdentity, loadOrCreateIdentity } from '../src/identity.ts'
 import { createMurmurNode, type MurmurNode } from '../src/node.ts'
 import { fetchManifest } from '../src/open-swarm.ts'
 import { createPeer, type MurmurPeer } from '../src/peer.ts'
-import { planSwarm, type SwarmPlan } from '../src/swarm-plan.ts'
+import type { SwarmPlan } from '../src/swarm-plan.ts'
+import { tinyPlan } from './helpers/plan.ts'
 import type { RoundMetrics } from '../src/types.ts'
 import { until } from './helpers/net.ts'
 import { tempDir } from './helpers/temp.ts'
@@ -32,19 +33,7 @@ function line (n: number, closed: boolean): Topology {
 }
 
 function plan (topology: Topology): SwarmPlan {
-  return planSwarm({
-    topology,
-    task: { dataset: 'synthetic-mean', seed: 1 },
-    rounds: 2,
-    localSteps: 1,
-    lr: 0.1,
-    momentum: 0,
-    batchSize: 8,
-    rule: 'mean',
-    f: 0,
-    roundTimeoutMs: 5000,
-    evalEvery: 1
-  })
+  return tinyPlan(topology)
 }
 
 /** A node with no access control of its own, dialling from nowhere (no listener). */
