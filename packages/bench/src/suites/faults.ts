@@ -22,7 +22,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { initBackend } from '@murmur/learn'
 import {
-  createMurmurNode, createPeer, ephemeralIdentity, launchSwarm, loadCheckpoint, MAX_STRANGER_CONNECTIONS, peerStateDir, planSwarm,
+  createMurmurNode, createPeer, DeliveryLedger, ephemeralIdentity, launchSwarm, loadCheckpoint, MAX_STRANGER_CONNECTIONS, peerStateDir, planSwarm,
   type FrameRejection, type MurmurNode, type MurmurPeer, type PeerAddress, type PeerFinal, type RoundSummary, type SwarmOptions, type SwarmPlan
 } from '@murmur/peer'
 import { topologyFromGraph, torus } from '@murmur/topology'
@@ -217,7 +217,7 @@ function keepDiskFull (dir: string): () => number {
 }
 
 /** One launch of the plan in worker processes; `fault` acts once round `at` is summarised. */
-async function launched (cell: Cell, context: SuiteContext, fault?: (pids: number[], runDir: string) => void): Promise<{ result: Awaited<ReturnType<typeof launchSwarm>>, plan: SwarmPlan, runDir: string, wallS: number, rss: number[], writeFailuresShown: number }> {
+async function launched (cell: Cell, context: SuiteContext, fault?: (pids: number[], runDir: string) => void): Promise<{ result: Awaited<ReturnType<typeof launchSwarm>>, plan: SwarmPlan, wallS: number, rss: number[], writeFailuresShown: number }> {
   const p = cell.params as unknown as Params
   const plan = planSwarm(swarmOptions(p.rounds))
   const runDir = join(context.outDir, 'cells', cell.id)
@@ -243,7 +243,7 @@ async function launched (cell: Cell, context: SuiteContext, fault?: (pids: numbe
       }
     }
   })
-  return { result, plan, runDir, wallS: (performance.now() - started) / 1000, rss, writeFailuresShown }
+  return { result, plan, wallS: (performance.now() - started) / 1000, rss, writeFailuresShown }
 }
 
 async function runLaunched (cell: Cell, context: SuiteContext): Promise<FaultResult> {
@@ -251,10 +251,9 @@ async function runLaunched (cell: Cell, context: SuiteContext): Promise<FaultRes
   const runDir = join(context.outDir, 'cells', cell.id)
   rmSync(runDir, { recursive: true, force: true })
   const peersDir = join(runDir, 'peers')
-  let notRun: string | undefined
   let stopFilling: (() => number) | undefined
   if (p.fault === 'disk') {
-    notRun = mountSmallDisk(peersDir)
+    const notRun = mountSmallDisk(peersDir)
     if (notRun !== undefined) return notRunResult(p, notRun)
   }
   try {
@@ -308,8 +307,6 @@ interface InProcessRun {
   plan: SwarmPlan
   peers: MurmurPeer[]
   finals: PeerFinal[]
-  /** Part of the FaultResult every in-process cell shares. */
-  common: Omit<FaultResult, 'fault' | 'refused'>
 }
 
 /**
@@ -317,7 +314,7 @@ interface InProcessRun {
  * is handed to `attack` once its neighbours are past round `at`, and `finish` runs after the
  * rounds while the peers still listen (to let the receivers judge what is still on its way).
  */
-async function inProcessSwarm<T> (cell: Cell, context: SuiteContext, attack: (attacker: MurmurPeer, plan: SwarmPlan, book: PeerAddress[], peers: readonly MurmurPeer[]) => Promise<T>, finish: (run: Omit<InProcessRun, 'common'>, attacked: T) => Promise<Partial<FaultResult>>, setup: { onRoundsDone?: () => void, open?: boolean } = {}): Promise<FaultResult> {
+async function inProcessSwarm<T> (cell: Cell, context: SuiteContext, attack: (attacker: MurmurPeer, plan: SwarmPlan, book: PeerAddress[], peers: readonly MurmurPeer[]) => Promise<T>, finish: (run: InProcessRun, attacked: T) => Promise<Partial<FaultResult>>, setup: { onRoundsDone?: () => void, open?: boolean } = {}): Promise<FaultResult> {
   const p = cell.params as unknown as Params
   await initBackend()
   const plan = planSwarm(swarmOptions(p.rounds))
@@ -339,15 +336,15 @@ async function inProcessSwarm<T> (cell: Cell, context: SuiteContext, attack: (at
     const gate = new Promise<void>((resolve) => { begin = resolve })
     const attacking = gate.then(async () => await attack(attacker, plan, book, peers))
     let lastAccuracy: number[] = []
-    let expectedModels = 0
-    let missedModels = 0
+    // The launcher's own judge of delivery, fed the same per-round metrics.
+    const ledger = new DeliveryLedger({ byzantine: plan.byzantine })
+    const neighboursOf = new Map(plan.nodes.map((node) => [node.id, node.neighbours]))
     const finals = await Promise.all(peers.map(async (peer) => await peer.run({
       startRound: 0,
       signal: context.signal,
       onRound: (metrics) => {
         reached.set(peer.id, metrics.round)
-        expectedModels += metrics.neighbours
-        missedModels += metrics.missing.length
+        ledger.observe(metrics, neighboursOf.get(metrics.node) ?? [])
         context.progress(Math.min(...plan.nodes.map((n) => reached.get(n.id) ?? 0)) / p.rounds)
         // Stale-round frames need every target past round 0; the fault starts at round `at`.
         if (targets.every((id) => (reached.get(id) ?? -1) >= p.at)) begin()
@@ -366,7 +363,7 @@ async function inProcessSwarm<T> (cell: Cell, context: SuiteContext, attack: (at
       interrupted: context.signal.aborted,
       accuracy: round(lastAccuracy.reduce((a, b) => a + b, 0) / Math.max(1, lastAccuracy.length), 5),
       minAccuracy: round(Math.min(...lastAccuracy), 5),
-      honestDelivery: round(1 - missedModels / Math.max(1, expectedModels), 5),
+      honestDelivery: round(ledger.report().honest.share, 5),
       rssStartMiB: round(rss[0] / peers.length / MiB),
       rssPeakMiB: round(Math.max(...rss) / peers.length / MiB),
       checkpointsReadable: await readableCheckpoints(runDir, plan.nodes.map((n) => n.id)),
