@@ -1,34 +1,39 @@
-// @murmur/peer: the libp2p peer (identity, model exchange, control plane, collusion channel),
-// the round engine with its learners and Byzantine behaviours, and the local swarm launcher.
-export * from './frame.ts'
-export * from './types.ts'
-export * from './log.ts'
-export * from './identity.ts'
-export * from './access.ts'
-export * from './node.ts'
-export * from './inbox.ts'
-export * from './exchange.ts'
-export * from './collusion.ts'
-export * from './control.ts'
-export * from './memory-transport.ts'
-export * from './task.ts'
-export * from './learner.ts'
-export * from './checkpoint.ts'
-export * from './metrics.ts'
-export * from './byzantine.ts'
-export * from './deadline.ts'
-export * from './delivery.ts'
-export * from './engine.ts'
-export * from './peer.ts'
-export * from './swarm-plan.ts'
-export * from './swarm-protocol.ts'
-export * from './swarm.ts'
-export * from './run-plan.ts'
-export * from './wait.ts'
-export * from './manifest.ts'
-export * from './neighbours.ts'
-export * from './rpc.ts'
-export * from './open-swarm.ts'
-export * from './join.ts'
-export * from './peer-config.ts'
-export * from './refusals.ts'
+// @murmur/peer: one murmur peer (a libp2p node with the model exchange, the control plane, the
+// collusion channel and the open-swarm protocols, driving the round engine), and the launcher that
+// runs a swarm of them. Laid out by concern:
+//   wire/   what crosses the network: model frames, manifests, length-prefixed messages
+//   net/    the libp2p node, its identity, access control and protocols
+//   round/  the round engine, learners, Byzantine behaviours, checkpoints and metrics
+//   open/   open swarms: the directory, changing neighbourhoods, joining
+//   swarm/  the local launcher: plans, worker processes, delivery accounting
+
+export { decodeFrame, encodeFrame, type Dtype, type FrameRejection } from './wire/frame.ts'
+export { PROTOCOL_VERSION, checkPlanManifest } from './wire/manifest.ts'
+
+export { createMurmurNode, type MurmurNode } from './net/node.ts'
+export { ephemeralIdentity, loadOrCreateIdentity } from './net/identity.ts'
+export { AllowListError, MAX_STRANGER_CONNECTIONS, parseAllowList, statePeerId } from './net/access.ts'
+export { MODEL_PROTOCOL, createModelExchange, type ModelExchange } from './net/exchange.ts'
+export { ControlMessageError, controlTopic, parseControlMessage, type ControlRefusal } from './net/control.ts'
+export { createMemoryHub, type MemoryTransport } from './net/memory-transport.ts'
+
+export type { Learner, ModelTransport, RoundMetrics } from './round/types.ts'
+export { RoundEngine, isLossAwareRule } from './round/engine.ts'
+export { listBehaviours, parseBehaviour } from './round/byzantine.ts'
+export { createLearner } from './round/learner.ts'
+export { loadCheckpoint } from './round/checkpoint.ts'
+export { readMetricsLog } from './round/metrics.ts'
+export { loadNodeData, type JoinerDataSpec, type TaskConfig } from './round/task.ts'
+
+export { fetchManifest } from './open/open-swarm.ts'
+export { JoinError, joinSwarm } from './open/join.ts'
+
+export { createPeer, type MurmurPeer } from './peer.ts'
+export { createNodeLearner, engineOptions, loadPeerData, peerConfigFromPlan, type PeerConfig } from './peer-config.ts'
+export { logger } from './log.ts'
+
+export { SwarmConfigError, parseLrSchedule, planSwarm, type SwarmOptions, type SwarmPlan } from './swarm/plan.ts'
+export { checkRunDirectory, peerStateDir } from './swarm/run-plan.ts'
+export { consensusDistance, launchSwarm, type RoundSummary } from './swarm/launch.ts'
+export { DeliveryLedger, type DeliveryReport } from './swarm/delivery.ts'
+export type { PeerAddress, PeerFinal } from './swarm/protocol.ts'

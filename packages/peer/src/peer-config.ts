@@ -4,14 +4,14 @@
 
 import type { Aggregator } from '@murmur/robust'
 import type { LrSchedule } from '@murmur/learn'
-import { parseBehaviour } from './byzantine.ts'
-import type { RoundEngineOptions } from './engine.ts'
-import type { Dtype } from './frame.ts'
-import { createLearner } from './learner.ts'
-import type { SwarmManifest } from './manifest.ts'
-import type { NodePlan, SwarmPlan } from './swarm-plan.ts'
-import { loadNodeData, type NodeData, type TaskConfig } from './task.ts'
-import type { CollusionChannel, Learner, ModelTransport, ShortfallPolicy, TolerancePolicy } from './types.ts'
+import { parseBehaviour } from './round/byzantine.ts'
+import type { RoundEngineOptions } from './round/engine.ts'
+import type { Dtype } from './wire/frame.ts'
+import { createLearner } from './round/learner.ts'
+import type { SwarmManifest } from './wire/manifest.ts'
+import type { NodePlan, SwarmPlan } from './swarm/plan.ts'
+import { loadNodeData, type NodeData, type TaskConfig } from './round/task.ts'
+import type { CollusionChannel, Learner, ModelTransport, ShortfallPolicy, TolerancePolicy } from './round/types.ts'
 
 /** How every node of a swarm trains locally. */
 export interface TrainingConfig {

@@ -4,8 +4,8 @@ import type { ClassificationDataset } from '@murmur/learn'
 import {
   BehaviourSpecError, craftModels, listBehaviours, MALFORMED_KINDS, malformedFrame, parseBehaviour,
   type ModelAttackBehaviour, type RawFrameContext
-} from '../src/byzantine.ts'
-import { decodeFrame, FrameError, type FrameRejection } from '../src/frame.ts'
+} from '../src/round/byzantine.ts'
+import { decodeFrame, FrameError, type FrameRejection } from '../src/wire/frame.ts'
 
 function model (spec: string): ModelAttackBehaviour {
   const b = parseBehaviour(spec)

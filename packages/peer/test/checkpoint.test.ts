@@ -5,9 +5,9 @@ import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
 import {
   CheckpointError, decodeCheckpoint, encodeCheckpoint, loadCheckpoint, resumeRound, saveCheckpoint
-} from '../src/checkpoint.ts'
-import { createMetricsLog, readMetricsLog } from '../src/metrics.ts'
-import type { RoundMetrics } from '../src/types.ts'
+} from '../src/round/checkpoint.ts'
+import { createMetricsLog, readMetricsLog } from '../src/round/metrics.ts'
+import type { RoundMetrics } from '../src/round/types.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'murmur-checkpoint-'))
 after(() => { rmSync(root, { recursive: true, force: true }) })

@@ -5,9 +5,9 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import * as lp from 'it-length-prefixed'
 import { fromString } from 'uint8arrays'
-import { COLLUSION_PROTOCOL, createCollusionChannel, type Libp2pCollusionChannel } from '../src/collusion.ts'
-import { encodeFrame } from '../src/frame.ts'
-import type { MurmurNode } from '../src/node.ts'
+import { COLLUSION_PROTOCOL, createCollusionChannel, type Libp2pCollusionChannel } from '../src/net/collusion.ts'
+import { encodeFrame } from '../src/wire/frame.ts'
+import type { MurmurNode } from '../src/net/node.ts'
 import { startNode, until, writeRaw } from './helpers/net.ts'
 
 const D = 16

@@ -5,9 +5,9 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { fromString } from 'uint8arrays'
-import { controlTopic, createControlPlane, MAX_CONTROL_BYTES, parseControlMessage, type ControlMessageError, type ControlPlane } from '../src/control.ts'
-import { PROTOCOL_VERSION } from '../src/manifest.ts'
-import type { MurmurNode } from '../src/node.ts'
+import { controlTopic, createControlPlane, MAX_CONTROL_BYTES, parseControlMessage, type ControlMessageError, type ControlPlane } from '../src/net/control.ts'
+import { PROTOCOL_VERSION } from '../src/wire/manifest.ts'
+import type { MurmurNode } from '../src/net/node.ts'
 import { startNode, until } from './helpers/net.ts'
 
 const SWARM = 'refusal-swarm'

@@ -6,9 +6,9 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import * as lp from 'it-length-prefixed'
-import { createModelExchange, MODEL_PROTOCOL, type ModelExchange } from '../src/exchange.ts'
-import { encodeFrame } from '../src/frame.ts'
-import type { MurmurNode } from '../src/node.ts'
+import { createModelExchange, MODEL_PROTOCOL, type ModelExchange } from '../src/net/exchange.ts'
+import { encodeFrame } from '../src/wire/frame.ts'
+import type { MurmurNode } from '../src/net/node.ts'
 import { addressBook, startNode, until, writeRaw } from './helpers/net.ts'
 
 const D = 8

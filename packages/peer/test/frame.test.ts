@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { crc32, decodeFrame, encodeFrame, FrameError, maxFrameBytes } from '../src/frame.ts'
-import type { FrameExpectations, FrameRejection } from '../src/frame.ts'
+import { crc32, decodeFrame, encodeFrame, FrameError, maxFrameBytes } from '../src/wire/frame.ts'
+import type { FrameExpectations, FrameRejection } from '../src/wire/frame.ts'
 
 const expect: FrameExpectations = { swarm: 's1', dimension: 5, minRound: 3, maxRound: 4 }
 const params = Float32Array.of(1.5, -2, 0, 3.25, 1e-3)

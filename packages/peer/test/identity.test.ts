@@ -6,7 +6,7 @@ import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import { join } from 'node:path'
 import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { IDENTITY_FILE, loadOrCreateIdentity } from '../src/identity.ts'
+import { IDENTITY_FILE, loadOrCreateIdentity } from '../src/net/identity.ts'
 import { tempDir } from './helpers/temp.ts'
 
 const freshDir = (): string => tempDir('identity')

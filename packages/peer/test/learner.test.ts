@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
 import { before, describe, test } from 'node:test'
 import { initBackend } from '@murmur/learn'
-import { parseBehaviour } from '../src/byzantine.ts'
-import { RoundEngine } from '../src/engine.ts'
-import { createLearner, createQuadraticLearner } from '../src/learner.ts'
-import { createMemoryHub } from '../src/memory-transport.ts'
-import { loadNodeData, type NodeData, type TaskConfig } from '../src/task.ts'
+import { parseBehaviour } from '../src/round/byzantine.ts'
+import { RoundEngine } from '../src/round/engine.ts'
+import { createLearner, createQuadraticLearner } from '../src/round/learner.ts'
+import { createMemoryHub } from '../src/net/memory-transport.ts'
+import { loadNodeData, type NodeData, type TaskConfig } from '../src/round/task.ts'
 
 describe('tfjs learner (wasm backend)', () => {
   const task: TaskConfig = { dataset: 'mnist', model: 'logistic', samplesPerNode: 400, testSize: 500, heldOutSize: 64, seed: 1 }

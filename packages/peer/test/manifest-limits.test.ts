@@ -4,7 +4,7 @@
 
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { MANIFEST_LIMITS, ManifestError, parseManifest, PROTOCOL_VERSION, type SwarmManifest } from '../src/manifest.ts'
+import { MANIFEST_LIMITS, ManifestError, parseManifest, PROTOCOL_VERSION, type SwarmManifest } from '../src/wire/manifest.ts'
 
 function manifest (): SwarmManifest {
   return {

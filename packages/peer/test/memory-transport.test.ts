@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { encodeFrame } from '../src/frame.ts'
-import { createMemoryHub } from '../src/memory-transport.ts'
+import { encodeFrame } from '../src/wire/frame.ts'
+import { createMemoryHub } from '../src/net/memory-transport.ts'
 
 const soon = (ms: number): number => Date.now() + ms
 const tick = async (): Promise<void> => { await new Promise((resolve) => setImmediate(resolve)) }

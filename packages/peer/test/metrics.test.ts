@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
-import { createMetricsLog, dropRoundsFrom, readMetricsLog } from '../src/metrics.ts'
-import type { RoundMetrics } from '../src/types.ts'
+import { createMetricsLog, dropRoundsFrom, readMetricsLog } from '../src/round/metrics.ts'
+import type { RoundMetrics } from '../src/round/types.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'murmur-metrics-'))
 after(() => { rmSync(root, { recursive: true, force: true }) })

@@ -7,15 +7,15 @@ import { after, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { fromString } from 'uint8arrays'
 import { multiaddr } from '@multiformats/multiaddr'
-import { joinSwarm } from '../src/join.ts'
-import { PROTOCOL_VERSION, type SwarmManifest } from '../src/manifest.ts'
-import { COOL_DOWN_ROUNDS, NeighbourSet, NEWCOMER_DROP_AFTER, type EdgeEvent } from '../src/neighbours.ts'
-import type { MurmurNode } from '../src/node.ts'
+import { joinSwarm } from '../src/open/join.ts'
+import { PROTOCOL_VERSION, type SwarmManifest } from '../src/wire/manifest.ts'
+import { COOL_DOWN_ROUNDS, NeighbourSet, NEWCOMER_DROP_AFTER, type EdgeEvent } from '../src/open/neighbours.ts'
+import type { MurmurNode } from '../src/net/node.ts'
 import {
   createOpenSwarmServices, Directory, fetchManifest, fetchMembers, MAX_MEMBERS, MAX_START_AHEAD, MEMBERS_PROTOCOL, NEIGHBOUR_PROTOCOL,
   NEIGHBOUR_REQUEST_LIMIT, requestNeighbour, type NeighbourAnswer, type NeighbourRequest, type OpenSwarmServices
-} from '../src/open-swarm.ts'
-import { callJson, RequestRefused } from '../src/rpc.ts'
+} from '../src/open/open-swarm.ts'
+import { callJson, RequestRefused } from '../src/net/rpc.ts'
 import { startNode, varint, writeRaw, until } from './helpers/net.ts'
 import { tempDir } from './helpers/temp.ts'
 

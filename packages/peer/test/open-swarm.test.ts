@@ -4,12 +4,12 @@
 import { describe, test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { fromString } from 'uint8arrays'
-import { MANIFEST_PROTOCOL, ManifestError, parseManifest, PROTOCOL_VERSION, type SwarmManifest } from '../src/manifest.ts'
-import { NeighbourSet, type EdgeEvent } from '../src/neighbours.ts'
+import { MANIFEST_PROTOCOL, ManifestError, parseManifest, PROTOCOL_VERSION, type SwarmManifest } from '../src/wire/manifest.ts'
+import { NeighbourSet, type EdgeEvent } from '../src/open/neighbours.ts'
 import {
   createOpenSwarmServices, Directory, fetchManifest, fetchMembers, fetchState, MembershipError, NEIGHBOUR_PROTOCOL, parseMemberList, requestNeighbour
-} from '../src/open-swarm.ts'
-import type { MurmurNode } from '../src/node.ts'
+} from '../src/open/open-swarm.ts'
+import type { MurmurNode } from '../src/net/node.ts'
 import { startNode, until, varint, writeRaw } from './helpers/net.ts'
 
 function manifest (overrides: Partial<SwarmManifest> = {}): SwarmManifest {

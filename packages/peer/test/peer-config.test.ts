@@ -6,12 +6,12 @@ import assert from 'node:assert/strict'
 import { initBackend } from '@murmur/learn'
 import { createRule } from '@murmur/robust'
 import type { Topology } from '@murmur/topology'
-import { manifestOf, parseManifest } from '../src/manifest.ts'
-import { createMemoryHub } from '../src/memory-transport.ts'
+import { manifestOf, parseManifest } from '../src/wire/manifest.ts'
+import { createMemoryHub } from '../src/net/memory-transport.ts'
 import {
   batchSeed, createNodeLearner, engineOptions, loadPeerData, peerConfigFromManifest, peerConfigFromPlan
 } from '../src/peer-config.ts'
-import { formatLrSchedule, parseLrSchedule, planSwarm, SwarmConfigError, type SwarmOptions } from '../src/swarm-plan.ts'
+import { formatLrSchedule, parseLrSchedule, planSwarm, SwarmConfigError, type SwarmOptions } from '../src/swarm/plan.ts'
 
 function ring (n: number): Topology {
   const nodes = Array.from({ length: n }, (_, i) => ({ id: `p${i}` }))

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { initBackend } from '@murmur/learn'
 import type { Topology } from '@murmur/topology'
 import { createPeer, type MurmurPeer } from '../src/peer.ts'
-import { planSwarm } from '../src/swarm-plan.ts'
+import { planSwarm } from '../src/swarm/plan.ts'
 import { until } from './helpers/net.ts'
 
 const scratch = mkdtempSync(join(tmpdir(), 'murmur-peer-'))

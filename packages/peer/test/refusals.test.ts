@@ -3,8 +3,8 @@
 
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { OTHER_SENDERS, peerRefusals, RefusalCounter } from '../src/refusals.ts'
-import { RateLimiter } from '../src/rpc.ts'
+import { OTHER_SENDERS, peerRefusals, RefusalCounter } from '../src/net/refusals.ts'
+import { RateLimiter } from '../src/net/rpc.ts'
 
 describe('RefusalCounter', () => {
   test('counts by reason always and by sender when one is named', () => {

@@ -4,14 +4,14 @@
 
 import { strict as assert } from 'node:assert'
 import { describe, it } from 'node:test'
-import { AdaptiveDeadline } from '../src/deadline.ts'
-import { DeliveryLedger, type DeliveryEvent } from '../src/delivery.ts'
-import { RoundEngine } from '../src/engine.ts'
-import { encodeFrame } from '../src/frame.ts'
-import { Inbox, type RoundTiming } from '../src/inbox.ts'
-import { createQuadraticLearner } from '../src/learner.ts'
-import { createMemoryHub } from '../src/memory-transport.ts'
-import type { ModelTransport, RoundMetrics } from '../src/types.ts'
+import { AdaptiveDeadline } from '../src/round/deadline.ts'
+import { DeliveryLedger, type DeliveryEvent } from '../src/swarm/delivery.ts'
+import { RoundEngine } from '../src/round/engine.ts'
+import { encodeFrame } from '../src/wire/frame.ts'
+import { Inbox, type RoundTiming } from '../src/round/inbox.ts'
+import { createQuadraticLearner } from '../src/round/learner.ts'
+import { createMemoryHub } from '../src/net/memory-transport.ts'
+import type { ModelTransport, RoundMetrics } from '../src/round/types.ts'
 
 /** A collected round's timing as the inbox gives it (the senders are a0, a1, … and l0, l1, …). */
 const timing = (round: number, arrivals: number[], late: number[] = [], complete = true): RoundTiming[] => [{

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
 import type { Topology } from '@murmur/topology'
-import { checkRunDirectory, comparePlans, RunDirectoryConflict } from '../src/run-plan.ts'
-import { planSwarm, type SwarmOptions, type SwarmPlan } from '../src/swarm-plan.ts'
-import { launchSwarm } from '../src/swarm.ts'
+import { checkRunDirectory, comparePlans, RunDirectoryConflict } from '../src/swarm/run-plan.ts'
+import { planSwarm, type SwarmOptions, type SwarmPlan } from '../src/swarm/plan.ts'
+import { launchSwarm } from '../src/swarm/launch.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'murmur-run-plan-'))
 after(() => { rmSync(root, { recursive: true, force: true }) })

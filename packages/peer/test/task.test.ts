@@ -4,8 +4,8 @@ import type { ClassificationDataset, RegressionDataset } from '@murmur/learn'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Topology } from '@murmur/topology'
-import { planSwarm, SwarmConfigError, type SwarmOptions } from '../src/swarm-plan.ts'
-import { checkTaskFits, loadJoinerData, loadNodeData, TaskConfigError, validateTaskConfig, type TaskConfig } from '../src/task.ts'
+import { planSwarm, SwarmConfigError, type SwarmOptions } from '../src/swarm/plan.ts'
+import { checkTaskFits, loadJoinerData, loadNodeData, TaskConfigError, validateTaskConfig, type TaskConfig } from '../src/round/task.ts'
 import { tempDir } from './helpers/temp.ts'
 
 /** Rows of a dataset as strings, to compare sample sets. */

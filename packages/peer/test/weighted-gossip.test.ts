@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { defaultIds, degree, denseMixingMatrix, graphFromEdges, isConnected, metropolisHastings } from '@murmur/topology'
-import { RoundEngine } from '../src/engine.ts'
-import { createQuadraticLearner } from '../src/learner.ts'
-import { createMemoryHub } from '../src/memory-transport.ts'
-import type { RoundMetrics } from '../src/types.ts'
+import { RoundEngine } from '../src/round/engine.ts'
+import { createQuadraticLearner } from '../src/round/learner.ts'
+import { createMemoryHub } from '../src/net/memory-transport.ts'
+import type { RoundMetrics } from '../src/round/types.ts'
 
 // One round of D-SGD with no local steps is one mixing step x ← W x. On an irregular graph the
 // Metropolis–Hastings W differs from the plain neighbourhood average, so this checks that the

@@ -2,9 +2,9 @@
 // protocol stream (cut short, reset or stalled) as a misbehaving remote would.
 
 import type { PeerId } from '@libp2p/interface'
-import { loadOrCreateIdentity } from '../../src/identity.ts'
-import { createMurmurNode, type MurmurNode } from '../../src/node.ts'
-import type { AddressBook } from '../../src/exchange.ts'
+import { loadOrCreateIdentity } from '../../src/net/identity.ts'
+import { createMurmurNode, type MurmurNode } from '../../src/net/node.ts'
+import type { AddressBook } from '../../src/net/exchange.ts'
 import { tempDir } from './temp.ts'
 
 /** A started node with a fresh identity in a temporary state directory. */

@@ -1,7 +1,7 @@
 // The small plan tests launch: synthetic mean estimation, plain mean mixing, one local step.
 
 import type { Topology } from '@murmur/topology'
-import { planSwarm, type SwarmOptions, type SwarmPlan } from '../../src/swarm-plan.ts'
+import { planSwarm, type SwarmOptions, type SwarmPlan } from '../../src/swarm/plan.ts'
 
 export function tinyPlan (topology: Topology, overrides: Partial<SwarmOptions> = {}): SwarmPlan {
   return planSwarm({

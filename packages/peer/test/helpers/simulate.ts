@@ -2,11 +2,11 @@
 // optimum is the mean of the honest targets, and one RoundEngine per node.
 
 import { createRng } from '@murmur/robust'
-import { parseBehaviour } from '../../src/byzantine.ts'
-import { RoundEngine, type EngineSummary, type RoundEngineOptions } from '../../src/engine.ts'
-import { createQuadraticLearner } from '../../src/learner.ts'
-import { createMemoryHub, type MemoryHub } from '../../src/memory-transport.ts'
-import type { Learner, RoundMetrics, ShortfallPolicy } from '../../src/types.ts'
+import { parseBehaviour } from '../../src/round/byzantine.ts'
+import { RoundEngine, type EngineSummary, type RoundEngineOptions } from '../../src/round/engine.ts'
+import { createQuadraticLearner } from '../../src/round/learner.ts'
+import { createMemoryHub, type MemoryHub } from '../../src/net/memory-transport.ts'
+import type { Learner, RoundMetrics, ShortfallPolicy } from '../../src/round/types.ts'
 
 export type Graph = Map<string, string[]>
 

@@ -10,8 +10,8 @@ import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import type { LrSchedule, PartitionSpec } from '@murmur/learn'
 import type { Topology, TopologyEdge } from '@murmur/topology'
-import { formatLrSchedule, type SwarmPlan } from './swarm-plan.ts'
-import { writeFileAtomic } from './atomic-file.ts'
+import { formatLrSchedule, type SwarmPlan } from './plan.ts'
+import { writeFileAtomic } from '../atomic-file.ts'
 
 export const RUN_PLAN_FILE = 'plan.json'
 

@@ -11,7 +11,7 @@ import {
   type Attack, type AttackContext, type AttackTarget, type Rng
 } from '@murmur/robust'
 import { backdoor, labelFlip, patternTrigger, splitTrigger, type ClassificationDataset, type Dataset } from '@murmur/learn'
-import { encodeFrame, type Dtype } from './frame.ts'
+import { encodeFrame, type Dtype } from '../wire/frame.ts'
 
 /** A behaviour spec that cannot be used; the message says why and what is known. */
 export class BehaviourSpecError extends Error {

@@ -21,8 +21,8 @@ import {
 import { craftModels, mixSeed, type ByzantineBehaviour } from './byzantine.ts'
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.ts'
 import { AdaptiveDeadline } from './deadline.ts'
-import type { NeighbourView } from './neighbours.ts'
-import type { Dtype, FrameRejection } from './frame.ts'
+import type { NeighbourView } from '../open/neighbours.ts'
+import type { Dtype, FrameRejection } from '../wire/frame.ts'
 import type { CollusionChannel, Learner, ModelTransport, RoundMetrics, ShortfallPolicy, TolerancePolicy } from './types.ts'
 
 const log = logger('murmur:engine')

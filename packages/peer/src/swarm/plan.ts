@@ -7,11 +7,11 @@ import { createRule, maxTolerableF } from '@murmur/robust'
 import {
   degree, nodeTolerances, topologyGraph, topologySampler, type Graph, type Topology
 } from '@murmur/topology'
-import { parseBehaviour } from './byzantine.ts'
-import type { Dtype } from './frame.ts'
-import { isLossAwareRule } from './engine.ts'
-import { checkTaskFits, validateTaskConfig, type TaskConfig } from './task.ts'
-import type { ShortfallPolicy } from './types.ts'
+import { parseBehaviour } from '../round/byzantine.ts'
+import type { Dtype } from '../wire/frame.ts'
+import { isLossAwareRule } from '../round/engine.ts'
+import { checkTaskFits, validateTaskConfig, type TaskConfig } from '../round/task.ts'
+import type { ShortfallPolicy } from '../round/types.ts'
 
 /** A launch request, as the CLI or a benchmark states it. */
 export interface SwarmOptions {

@@ -13,7 +13,7 @@
 
 import { mkdir, open, readFile, rename } from 'node:fs/promises'
 import { join } from 'node:path'
-import { crc32 } from './frame.ts'
+import { crc32 } from '../wire/frame.ts'
 
 const MAGIC = 0x4b43524d // "MRCK" read as a little-endian u32
 const VERSION = 1

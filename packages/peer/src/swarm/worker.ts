@@ -3,9 +3,9 @@
 
 import { initBackend } from '@murmur/learn'
 import { logger } from '@libp2p/logger'
-import { createPeer, type MurmurPeer } from './peer.ts'
+import { createPeer, type MurmurPeer } from '../peer.ts'
 import { peerStateDir } from './run-plan.ts'
-import type { FromWorker, ToWorker } from './swarm-protocol.ts'
+import type { FromWorker, ToWorker } from './protocol.ts'
 
 const log = logger('murmur:worker')
 const peers: MurmurPeer[] = []

@@ -2,10 +2,10 @@
 // Float32Arrays cross without JSON). Models themselves never take this path between peers: they
 // travel over libp2p. The launcher only receives honest models to measure consensus.
 
-import type { ConnectionRefusals } from './access.ts'
-import type { PeerRefusals } from './refusals.ts'
-import type { NodePlan, SwarmPlan } from './swarm-plan.ts'
-import type { RoundMetrics } from './types.ts'
+import type { ConnectionRefusals } from '../net/access.ts'
+import type { PeerRefusals } from '../net/refusals.ts'
+import type { NodePlan, SwarmPlan } from './plan.ts'
+import type { RoundMetrics } from '../round/types.ts'
 
 export interface PeerAddress {
   id: string

@@ -11,7 +11,7 @@ import { readFileSync, existsSync } from 'node:fs'
 import type { Connection, ConnectionGater, Libp2p, PeerId } from '@libp2p/interface'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { loadOrCreateIdentity } from './identity.ts'
-import { logger, type Logger } from './log.ts'
+import { logger, type Logger } from '../log.ts'
 
 /**
  * Whether peers outside the members and the allow list may connect: always (an open swarm), until

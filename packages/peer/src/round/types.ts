@@ -2,7 +2,7 @@
 // over libp2p streams (production, integration tests) and over an in-memory hub (unit tests).
 
 import type { Dataset } from '@murmur/learn'
-import type { Dtype, FrameRejection } from './frame.ts'
+import type { Dtype, FrameRejection } from '../wire/frame.ts'
 import type { RoundTiming } from './inbox.ts'
 
 /** Where a round's models travel between graph neighbours. Ids are topology node ids. */

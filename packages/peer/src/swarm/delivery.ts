@@ -4,7 +4,7 @@
 // models really reached the honest peers they aim at; this ledger measures both and turns every
 // change of an edge's state into an event of the run directory.
 
-import type { RoundMetrics } from './types.ts'
+import type { RoundMetrics } from '../round/types.ts'
 
 /** A change seen on the swarm's edges, one JSON line of `<run>/events.jsonl`. */
 export type DeliveryEvent =

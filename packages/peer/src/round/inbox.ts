@@ -6,7 +6,7 @@
 // the engine needs to adapt its deadline (when each model arrived, and which came too late) and
 // to catch up after a pause (the latest round each sender was heard at, and its newest frame).
 
-import { decodeFrame, FrameError, type FrameRejection } from './frame.ts'
+import { decodeFrame, FrameError, type FrameRejection } from '../wire/frame.ts'
 
 export interface InboxConfig {
   swarm: string

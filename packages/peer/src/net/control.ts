@@ -7,8 +7,8 @@
 import { TopicValidatorResult, type Message, type PeerId } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { fromString, toString } from 'uint8arrays'
-import { logger, type Logger } from './log.ts'
-import { ManifestError, parseManifest, type SwarmManifest } from './manifest.ts'
+import { logger, type Logger } from '../log.ts'
+import { ManifestError, parseManifest, type SwarmManifest } from '../wire/manifest.ts'
 import type { MurmurNode } from './node.ts'
 import { RefusalCounter, type RefusalCounts } from './refusals.ts'
 

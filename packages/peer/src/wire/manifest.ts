@@ -5,11 +5,11 @@
 import type { LrSchedule } from '@murmur/learn'
 import { parseRuleSpec } from '@murmur/robust'
 import { TOPOLOGY_LIMITS } from '@murmur/topology'
-import type { PeerConfig, TrainingConfig } from './peer-config.ts'
-import { peerConfigFromPlan } from './peer-config.ts'
-import { checkLrSchedule, SwarmConfigError, type LrScheduleError, type SwarmPlan } from './swarm-plan.ts'
-import { validateTaskConfig, type TaskConfig } from './task.ts'
-import type { ShortfallPolicy } from './types.ts'
+import type { PeerConfig, TrainingConfig } from '../peer-config.ts'
+import { peerConfigFromPlan } from '../peer-config.ts'
+import { checkLrSchedule, SwarmConfigError, type LrScheduleError, type SwarmPlan } from '../swarm/plan.ts'
+import { validateTaskConfig, type TaskConfig } from '../round/task.ts'
+import type { ShortfallPolicy } from '../round/types.ts'
 
 /**
  * The version of murmur's swarm protocols (frames, model exchange, manifest, membership,

@@ -5,7 +5,7 @@
 
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { writeFileAtomic } from './atomic-file.ts'
+import { writeFileAtomic } from '../atomic-file.ts'
 import type { RoundMetrics } from './types.ts'
 
 export interface MetricsLog {
