@@ -249,36 +249,50 @@ export function equivocate (attack: Attack, receivers: readonly AttackContext[])
   return receivers.map((ctx) => attack(ctx))
 }
 
+/**
+ * What an attack reads from its context beyond `own`, n, f and the rng, so a caller gathers it
+ * without knowing attacks by name:
+ * - `honestModels`: the honest vectors (`ctx.honest`); noise and own-update attacks do without;
+ * - `target`: the receiver as a target (`ctx.target`), which takes the topology around it.
+ */
+export interface AttackNeeds {
+  readonly honestModels?: true
+  readonly target?: true
+}
+
 interface AttackEntry extends SpecEntry {
   readonly description: string
+  readonly needs: AttackNeeds
   readonly create: (params: Readonly<Record<string, ParamValue>>) => Attack
 }
 
 const positive = (name: string, dflt: number, description: string): ParamSpec =>
   ({ name, type: 'number', min: 0, exclusiveMin: true, default: dflt, description })
 
+const HONEST: AttackNeeds = { honestModels: true }
+
 const ATTACKS: readonly AttackEntry[] = [
-  { name: 'signflip', aliases: ['sf'], description: 'send −ḡ', params: [], create: () => signFlip() },
+  { name: 'signflip', aliases: ['sf'], description: 'send −ḡ', needs: HONEST, params: [], create: () => signFlip() },
   {
-    name: 'inverse', description: 'send −c · own update', params: [positive('c', 1, 'scale')],
+    name: 'inverse', description: 'send −c · own update', needs: {}, params: [positive('c', 1, 'scale')],
     create: (p) => inverse({ c: p.c as number })
   },
   {
-    name: 'ipm', aliases: ['foe'], description: 'inner-product manipulation: send −ε ḡ', params: [positive('eps', 0.1, 'ε')],
+    name: 'ipm', aliases: ['foe'], description: 'inner-product manipulation: send −ε ḡ', needs: HONEST, params: [positive('eps', 0.1, 'ε')],
     create: (p) => ipm({ eps: p.eps as number })
   },
   {
-    name: 'alie', description: 'a little is enough: send ḡ − z σ',
+    name: 'alie', description: 'a little is enough: send ḡ − z σ', needs: HONEST,
     params: [{ name: 'z', type: 'number', description: 'fixed z; automatic: Φ⁻¹((n − f − s)/(n − f)), s = ⌊n/2 + 1⌋ − f' }],
     create: (p) => alie({ z: p.z as number | undefined })
   },
   {
-    name: 'mimic', description: 'copy one honest vector',
+    name: 'mimic', description: 'copy one honest vector', needs: HONEST,
     params: [{ name: 'index', type: 'number', integer: true, min: 0, description: 'which honest vector; automatic: the most extreme along the top principal direction' }],
     create: (p) => mimic({ index: p.index as number | undefined })
   },
   {
-    name: 'gaussian', description: 'send N(μ, σ²) noise',
+    name: 'gaussian', description: 'send N(μ, σ²) noise', needs: {},
     params: [
       { name: 'mu', type: 'number', default: 0, description: 'mean' },
       { name: 'sigma', type: 'number', min: 0, default: 1, description: 'standard deviation' },
@@ -287,12 +301,12 @@ const ATTACKS: readonly AttackEntry[] = [
     create: (p) => gaussian({ mu: p.mu as number, sigma: p.sigma as number, seed: p.seed as number })
   },
   {
-    name: 'nonfinite', description: 'send NaN or ±Infinity everywhere',
+    name: 'nonfinite', description: 'send NaN or ±Infinity everywhere', needs: {},
     params: [{ name: 'kind', type: 'enum', values: ['nan', 'inf', '-inf'], default: 'nan', description: 'which value' }],
     create: (p) => nonFinite({ kind: p.kind as NonFiniteKind })
   },
   {
-    name: 'dissensus', description: 'push the target away from its honest neighbours (gossip)', params: [positive('eps', 1.5, 'ε')],
+    name: 'dissensus', description: 'push the target away from its honest neighbours (gossip)', needs: { honestModels: true, target: true }, params: [positive('eps', 1.5, 'ε')],
     create: (p) => dissensus({ eps: p.eps as number })
   }
 ]
@@ -315,18 +329,24 @@ export function createAttack (spec: string): Attack {
   return entry.create(withDefaults(entry, parsed.params))
 }
 
+/** What an attack spec's attack reads from its context (see AttackNeeds). Throws like parseAttackSpec for a bad spec. */
+export function attackNeeds (spec: string): AttackNeeds {
+  return resolveAttack(spec).entry.needs
+}
+
 /** What help text shows about an attack. */
 export interface AttackInfo {
   readonly name: string
   readonly aliases: readonly string[]
   readonly description: string
+  readonly needs: AttackNeeds
   readonly params: readonly ParamSpec[]
   readonly paramHelp: readonly string[]
 }
 
 /** Every attack a spec may name. */
 export function listAttacks (): AttackInfo[] {
-  return ATTACKS.map((e) => ({ name: e.name, aliases: e.aliases ?? [], description: e.description, params: e.params, paramHelp: describeParams(e) }))
+  return ATTACKS.map((e) => ({ name: e.name, aliases: e.aliases ?? [], description: e.description, needs: e.needs, params: e.params, paramHelp: describeParams(e) }))
 }
 
 function resolveAttack (spec: string): { entry: AttackEntry, parsed: ParsedAttackSpec } {

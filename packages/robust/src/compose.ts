@@ -1,6 +1,6 @@
 import { RobustInputError } from './errors.ts'
 import { RULES } from './registry.ts'
-import type { AggregatorEntry, PreAggregatorEntry, RuleEntry } from './registry.ts'
+import type { AggregatorEntry, PreAggregatorEntry, RuleEntry, RuleNeeds } from './registry.ts'
 import { formatStage, resolveStage, tokenizeSpec, withDefaults } from './spec.ts'
 import type { SpecStage } from './spec.ts'
 import type { AggregateOptions, Aggregator, PreAggregator, Vectors } from './types.ts'
@@ -30,6 +30,19 @@ export interface ParsedRuleSpec {
  */
 export function parseRuleSpec (spec: string): ParsedRuleSpec {
   return resolveRuleSpec(spec).parsed
+}
+
+/**
+ * What a rule spec needs from the caller (loss gaps, gossip weights): what any of its stages
+ * needs, so `nnm+pawbrofl` needs loss gaps. Throws like parseRuleSpec for a bad spec.
+ */
+export function ruleNeeds (spec: string): RuleNeeds {
+  const needs: { lossGaps?: true, gossipWeights?: true } = {}
+  for (const entry of resolveRuleSpec(spec).entries) {
+    if (entry.needs.lossGaps === true) needs.lossGaps = true
+    if (entry.needs.gossipWeights === true) needs.gossipWeights = true
+  }
+  return needs
 }
 
 /** Builds the rule a spec describes; its `name` is the normalized spec. */

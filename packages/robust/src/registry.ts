@@ -22,8 +22,21 @@ import type { Aggregator, PreAggregator } from './types.ts'
 
 type Params = Readonly<Record<string, ParamValue>>
 
+/**
+ * What a rule stage needs from the caller beyond the inputs and f, so callers can provide it
+ * without knowing rules by name:
+ * - `lossGaps`: per-input loss gaps (`options.lossGaps`, from held-out losses);
+ * - `gossipWeights`: the gossip weights (`options.weights`); set for the aggregators whose
+ *   `weights` is `used`.
+ */
+export interface RuleNeeds {
+  readonly lossGaps?: true
+  readonly gossipWeights?: true
+}
+
 interface EntryBase extends SpecEntry {
   readonly description: string
+  readonly needs: RuleNeeds
 }
 
 /**
@@ -71,11 +84,17 @@ const convention: ParamSpec = {
 }
 
 function aggregator (name: string, weights: AggregatorWeights, description: string, params: readonly ParamSpec[], create: (p: Params) => Aggregator, aliases?: readonly string[]): AggregatorEntry {
-  return { kind: 'aggregator', name, weights, description, params, create, ...(aliases === undefined ? {} : { aliases }) }
+  const needs: RuleNeeds = weights === 'used' ? { gossipWeights: true } : {}
+  return { kind: 'aggregator', name, weights, needs, description, params, create, ...(aliases === undefined ? {} : { aliases }) }
 }
 
 function preaggregator (name: string, weights: PreAggregatorWeights, description: string, params: readonly ParamSpec[], create: (p: Params) => PreAggregator, aliases?: readonly string[]): PreAggregatorEntry {
-  return { kind: 'preaggregator', name, weights, description, params, create, ...(aliases === undefined ? {} : { aliases }) }
+  return { kind: 'preaggregator', name, weights, needs: {}, description, params, create, ...(aliases === undefined ? {} : { aliases }) }
+}
+
+/** The entry, declaring that its rule weighs inputs by their loss on local data. */
+function lossAware (entry: AggregatorEntry): AggregatorEntry {
+  return { ...entry, needs: { ...entry.needs, lossGaps: true } }
 }
 
 const xiParams: readonly ParamSpec[] = [
@@ -143,17 +162,17 @@ export const RULES: readonly RuleEntry[] = [
     { name: 'prefilter', type: 'number', min: 0, exclusiveMin: true, default: 2, description: 'pre-filter radius factor' }
   ], (p) => noRegret({ xi: num(p, 'xi'), xiFactor: num(p, 'xiFactor'), eta: num(p, 'eta'), maxIter: num(p, 'maxIter'), prefilter: num(p, 'prefilter') }),
   ['noregret']),
-  aggregator('pawbrofl', 'ignored', 'loss-aware softmax re-weighting of a weighted robust rule, keeping its norm (needs loss gaps)', [
+  lossAware(aggregator('pawbrofl', 'ignored', 'loss-aware softmax re-weighting of a weighted robust rule, keeping its norm (needs loss gaps)', [
     { name: 'mu', type: 'number', min: 0, exclusiveMin: true, default: 0.1, description: 'softmax temperature μ' },
     { name: 'base', type: 'enum', values: PAWBROFL_BASES, default: 'filtering', description: 'the weighted robust rule giving q (its default parameters)' },
     { name: 'prefer', type: 'enum', values: ['low-gap', 'high-gap'], default: 'low-gap', description: 'favour low loss gaps (gossip) or high ones (eq. 8 as written)' }
-  ], (p) => pawbrofl({ mu: num(p, 'mu'), base: baseRule(str(p, 'base') ?? 'filtering'), prefer: str(p, 'prefer') as GapPreference })),
-  aggregator('fedlaw', 'ignored', 'weights on the sparse capped simplex from the loss gaps (needs loss gaps)', [
+  ], (p) => pawbrofl({ mu: num(p, 'mu'), base: baseRule(str(p, 'base') ?? 'filtering'), prefer: str(p, 'prefer') as GapPreference }))),
+  lossAware(aggregator('fedlaw', 'ignored', 'weights on the sparse capped simplex from the loss gaps (needs loss gaps)', [
     { name: 's', type: 'number', integer: true, min: 1, description: 'at most s inputs get weight; automatic: n − f' },
     { name: 't', type: 'number', min: 0, exclusiveMin: true, description: 'per-input weight cap; automatic: capFactor / s' },
     { name: 'capFactor', type: 'number', min: 1, default: 2, description: 'default cap as a multiple of 1/s' },
     { name: 'beta', type: 'number', min: 0, exclusiveMin: true, default: 1, description: 'step on the loss gaps' }
-  ], (p) => fedlaw({ s: num(p, 's'), t: num(p, 't'), capFactor: num(p, 'capFactor'), beta: num(p, 'beta') }))
+  ], (p) => fedlaw({ s: num(p, 's'), t: num(p, 't'), capFactor: num(p, 'capFactor'), beta: num(p, 'beta') })))
 ]
 
 /** PAwBRoFL's base rule, built with its own defaults. */
@@ -175,6 +194,8 @@ export interface RuleInfo {
   readonly description: string
   /** How the stage treats the gossip weights (see AggregatorWeights, PreAggregatorWeights). */
   readonly weights: WeightsTreatment
+  /** What the stage needs from the caller (see RuleNeeds). */
+  readonly needs: RuleNeeds
   readonly params: readonly ParamSpec[]
   /** One line per parameter: name, type, range, default, description. */
   readonly paramHelp: readonly string[]
@@ -188,6 +209,7 @@ export function listRules (): RuleInfo[] {
     aliases: e.aliases ?? [],
     description: e.description,
     weights: e.weights,
+    needs: e.needs,
     params: e.params,
     paramHelp: describeParams(e)
   }))

@@ -7,7 +7,7 @@
 //   raw    — frames receivers must refuse (NaN payloads, garbage, bad checksums...).
 
 import {
-  createAttack, createRng, listAttacks, parseAttackSpec,
+  attackNeeds, createAttack, createRng, listAttacks, parseAttackSpec,
   type Attack, type AttackContext, type AttackTarget, type Rng
 } from '@murmur/robust'
 import { backdoor, labelFlip, patternTrigger, splitTrigger, type ClassificationDataset, type Dataset } from '@murmur/learn'
@@ -261,9 +261,6 @@ function knownNames (): string {
   return [...listAttacks().map((a) => a.name), 'equivocate:<attack>', ...OWN.map((e) => e.name)].join(', ')
 }
 
-/** Attacks that never read the honest vectors. */
-const NO_HONEST = new Set(['gaussian', 'nonfinite', 'inverse'])
-
 function modelBehaviour (attackSpec: string, equivocate: boolean, original: string): ModelAttackBehaviour {
   let parsed
   let attack
@@ -277,14 +274,15 @@ function modelBehaviour (attackSpec: string, equivocate: boolean, original: stri
       ? `unknown behaviour "${original}"; known behaviours: ${knownNames()}`
       : `behaviour "${original}": ${message}`)
   }
+  const needs = attackNeeds(parsed.spec)
   return {
     kind: 'model',
     spec: equivocate ? `equivocate:${parsed.spec}` : parsed.spec,
     name: parsed.name,
     attack,
     equivocate,
-    needsTarget: parsed.name === 'dissensus',
-    needsHonest: !NO_HONEST.has(parsed.name)
+    needsTarget: needs.target === true,
+    needsHonest: needs.honestModels === true
   }
 }
 
@@ -418,7 +416,7 @@ export function attackContext (input: CraftInput, receiver: string, slot: number
 
 /**
  * Crafts this round's message for every receiver. A receiver the attack cannot serve (no honest
- * model seen, n too small for its formula, no target known for dissensus) is reported in
+ * model seen, n too small for its formula, no target known for a targeting attack) is reported in
  * `failures` and gets nothing.
  */
 export function craftModels (input: CraftInput): CraftResult {

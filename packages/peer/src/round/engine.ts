@@ -15,7 +15,7 @@
 
 import { logger } from '@libp2p/logger'
 import {
-  createRng, createRule, maxTolerableF, mean, metropolisWeights, parseRuleSpec, robustMix,
+  createRng, createRule, maxTolerableF, mean, metropolisWeights, robustMix, ruleNeeds,
   type Aggregator, type RobustMixOptions
 } from '@murmur/robust'
 import { craftModels, mixSeed, type ByzantineBehaviour } from './byzantine.ts'
@@ -27,15 +27,13 @@ import type { CollusionChannel, Learner, ModelTransport, RoundMetrics, Shortfall
 
 const log = logger('murmur:engine')
 
-/** Rules that weigh inputs by how well they do on local data; they need loss gaps. */
-const LOSS_AWARE = new Set(['pawbrofl', 'fedlaw'])
-
 /**
- * Whether a rule has a loss-aware stage (it then needs `lossGaps` from held-out losses). A rule
- * object is judged by its name, the normalized spec for rules made by createRule.
+ * Whether a rule has a loss-aware stage (it then needs `lossGaps` from held-out losses), as the
+ * rule registry declares it. A rule object is judged by its name, the normalized spec for rules
+ * made by createRule.
  */
 export function isLossAwareRule (rule: string | Aggregator): boolean {
-  if (typeof rule === 'string') return parseRuleSpec(rule).stages.some((stage) => LOSS_AWARE.has(stage.name))
+  if (typeof rule === 'string') return ruleNeeds(rule).lossGaps === true
   try {
     return isLossAwareRule(rule.name)
   } catch {
