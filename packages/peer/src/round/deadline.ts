@@ -8,6 +8,7 @@
 // skewed by that very wait; learning from them would stretch the deadline without end.
 
 import { quantile } from '@murmur/robust'
+import { DEADLINE_FACTOR, DEADLINE_FLOOR_MS, DEADLINE_WARMUP, DEADLINE_WINDOW } from '../constants.ts'
 import type { RoundTiming } from './inbox.ts'
 
 export interface AdaptiveDeadlineOptions {
@@ -22,8 +23,6 @@ export interface AdaptiveDeadlineOptions {
   /** Observed rounds needed before the deadline adapts (default 3). */
   warmup?: number
 }
-
-export const DEFAULT_DEADLINE_FLOOR_MS = 2000
 
 export class AdaptiveDeadline {
   readonly capMs: number
@@ -40,10 +39,10 @@ export class AdaptiveDeadline {
     const { capMs } = options
     if (!(capMs > 0 && Number.isFinite(capMs))) throw new RangeError(`deadline: capMs must be a finite number > 0, got ${capMs}`)
     this.capMs = capMs
-    this.floorMs = options.floorMs ?? Math.min(capMs, DEFAULT_DEADLINE_FLOOR_MS)
-    this.factor = options.factor ?? 3
-    this.window = options.window ?? 20
-    this.warmup = options.warmup ?? 3
+    this.floorMs = options.floorMs ?? Math.min(capMs, DEADLINE_FLOOR_MS)
+    this.factor = options.factor ?? DEADLINE_FACTOR
+    this.window = options.window ?? DEADLINE_WINDOW
+    this.warmup = options.warmup ?? DEADLINE_WARMUP
     if (!(this.floorMs > 0 && this.floorMs <= capMs)) throw new RangeError(`deadline: floorMs must be in (0, capMs = ${capMs}], got ${this.floorMs}`)
     if (!(this.factor >= 1)) throw new RangeError(`deadline: factor must be ≥ 1, got ${this.factor}`)
     if (!(Number.isInteger(this.window) && this.window >= 1)) throw new RangeError(`deadline: window must be an integer ≥ 1, got ${this.window}`)

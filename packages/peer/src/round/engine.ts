@@ -9,18 +9,23 @@
 // open swarm's neighbourhood changes only through `neighbourSet`). A node that finds itself far
 // behind its neighbours (it was paused) skips ahead to their round instead of never catching up.
 //
-// A Byzantine node runs the same loop but its behaviour decides what goes out: a model-space
-// attack first collects its honest neighbours' models (with part of the deadline), pools them with
-// its colluders, and crafts one message per receiver, still within the honest peers' deadline.
+// A Byzantine node runs the same loop; its behaviour's strategy (strategies/) replaces the steps
+// that differ: what goes out and what is heard, whose models are expected, how it mixes, whether
+// it sits a round out.
 
 import { logger } from '@libp2p/logger'
 import {
-  createRng, createRule, maxTolerableF, mean, metropolisWeights, robustMix, ruleNeeds,
+  createRng, createRule, maxTolerableF, metropolisWeights, robustMix, ruleNeeds,
   type Aggregator, type RobustMixOptions
 } from '@murmur/robust'
-import { craftModels, mixSeed, type ByzantineBehaviour } from './byzantine.ts'
+import {
+  BYZANTINE_COLLECT_SHARE, BYZANTINE_GATHER_SHARE, ENGINE_EVAL_EVERY, NON_FINITE_GAP, ROUNDS_AHEAD, SILENT_AFTER_MISSES, STALL_MS, STALL_SETTLE_MS
+} from '../constants.ts'
+import { mixSeed, type ByzantineBehaviour } from './byzantine.ts'
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.ts'
 import { AdaptiveDeadline } from './deadline.ts'
+import { strategyFor, type Exchange, type RoundStrategy, type StrategyHost } from './strategies/index.ts'
+import { ABORTED, atMost, sleep, unlessAborted } from './wait.ts'
 import type { NeighbourView } from '../open/neighbours.ts'
 import type { Dtype, FrameRejection } from '../wire/frame.ts'
 import type { CollusionChannel, Learner, ModelTransport, RoundMetrics, ShortfallPolicy, TolerancePolicy } from './types.ts'
@@ -40,9 +45,6 @@ export function isLossAwareRule (rule: string | Aggregator): boolean {
     return false // a custom rule whose name is no spec
   }
 }
-
-/** A gap standing in for a candidate whose held-out loss is not finite: large, so it gets no weight. */
-const NON_FINITE_GAP = 1e12
 
 /**
  * Loss gaps for loss-aware rules: gap_i = loss_i − min_j loss_j, with non-finite losses mapped to
@@ -89,7 +91,7 @@ export interface RoundEngineOptions {
   minRoundTimeoutMs?: number
   /** Rounds 0..rounds − 1 make up the run. */
   rounds: number
-  /** Evaluate on the test set every k rounds and at the last round (default 1). */
+  /** Evaluate on the test set every k rounds and at the last round (default ENGINE_EVAL_EVERY, 1). */
   evalEvery?: number
   /** Step towards the robust aggregate, θ ← (1 − η) θ + η F(...) (default 1). */
   eta?: number
@@ -104,7 +106,10 @@ export interface RoundEngineOptions {
   colluders?: readonly string[]
   /** Adjacency of the whole topology (Byzantine attacks aim at receivers with it). */
   graph?: ReadonlyMap<string, readonly string[]>
-  /** Byzantine model attacks: share of the timeout spent collecting, and by when the pool must be gathered (defaults 0.4, 0.6). */
+  /**
+   * Byzantine model attacks: share of the timeout spent collecting, and by when the pool must be
+   * gathered (defaults BYZANTINE_COLLECT_SHARE, BYZANTINE_GATHER_SHARE: 0.4, 0.6).
+   */
   byzantineCollectShare?: number
   byzantineGatherShare?: number
   /** Where checkpoints go; the engine resumes from it on start. */
@@ -113,7 +118,7 @@ export interface RoundEngineOptions {
   startRound?: number
   /** Receives each round's metrics (e.g. a MetricsLog's write). */
   metrics?: (metrics: RoundMetrics) => void
-  /** Called after every round with its metrics and the node's new parameters. */
+  /** Called after every round with its metrics and the node's new parameters (shared with the engine: read, do not modify). */
   onRound?: (metrics: RoundMetrics, params: Float32Array) => void
   /** Stops the run: the round in progress is dropped and the last checkpoint stands. */
   signal?: AbortSignal
@@ -150,50 +155,6 @@ export interface EngineSummary {
   accuracy?: number
 }
 
-const ABORTED = Symbol('aborted')
-
-/** Resolves with the promise's value, or ABORTED as soon as the signal fires. */
-function unlessAborted<T> (promise: Promise<T>, signal: AbortSignal | undefined): Promise<T | typeof ABORTED> {
-  if (signal === undefined) return promise
-  if (signal.aborted) return Promise.resolve(ABORTED)
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => { resolve(ABORTED) }
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then((value) => {
-      signal.removeEventListener('abort', onAbort)
-      resolve(value)
-    }, (error: unknown) => {
-      signal.removeEventListener('abort', onAbort)
-      reject(error)
-    })
-  })
-}
-
-/** Waits ms, or less when the signal fires (the timer is cleared, so it never holds the process). */
-function sleep (ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted === true) { resolve(); return }
-    const done = (): void => {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', done)
-      resolve()
-    }
-    const timer = setTimeout(done, Math.max(0, ms))
-    signal?.addEventListener('abort', done, { once: true })
-  })
-}
-
-/** Waits for `promise`, but no longer than `ms` or the signal; the timer is cleared either way. */
-async function atMost (promise: Promise<unknown>, ms: number, signal?: AbortSignal): Promise<void> {
-  const stop = new AbortController()
-  const stopOn = signal === undefined ? stop.signal : AbortSignal.any([stop.signal, signal])
-  try {
-    await Promise.race([promise, sleep(ms, stopOn)])
-  } finally {
-    stop.abort()
-  }
-}
-
 function allFinite (x: Float32Array): boolean {
   for (let j = 0; j < x.length; j++) if (!Number.isFinite(x[j])) return false
   return true
@@ -205,23 +166,14 @@ function checkInteger (name: string, value: number, min: number): void {
 
 const utf8Length = (text: string): number => new TextEncoder().encode(text).length
 
-interface Exchange {
-  received: Map<string, Float32Array>
-  /** Neighbours waited for only briefly (see awaited). */
-  silent?: string[]
-}
-
-/** A round that ends this long (or a whole deadline, if longer) past its deadline was stalled, ms. */
-const STALL_MS = 2000
-
-/** Rounds past the one being collected whose frames are buffered: a node further behind catches up. */
-const ROUNDS_AHEAD = 2
-
 /** One node's round loop. Build it, then `await engine.run()`. */
 export class RoundEngine {
   readonly options: Readonly<RoundEngineOptions>
   private readonly rule: Aggregator
   private readonly lossAware: boolean
+  /** What this node does differently from the honest round (nothing, for an honest node). */
+  private readonly strategy: RoundStrategy
+  private readonly host: StrategyHost
   private readonly colluders: ReadonlySet<string>
   /** Honest neighbours as far as this node knows (all of them for an honest node). */
   private readonly honestNeighbours: readonly string[]
@@ -243,15 +195,18 @@ export class RoundEngine {
    */
   /** The last round ended far past its deadline (the process was paused or starved). */
   private stalled = false
-  /** A model attacker's last pool of honest models: used when this round's has nothing yet. */
-  private lastPool = new Map<string, Float32Array>()
+  /**
+   * The learner's parameters as last read or set, so a round reads them out of the model once:
+   * undefined until then (a copy out of the model is not free).
+   */
+  private params: Float32Array | undefined
 
   constructor (options: RoundEngineOptions) {
     this.options = options
     const { neighbours, neighbourDegrees, tolerance, behaviour } = options
     checkInteger('localSteps', options.localSteps, 0)
     checkInteger('rounds', options.rounds, 0)
-    checkInteger('evalEvery', options.evalEvery ?? 1, 1)
+    checkInteger('evalEvery', options.evalEvery ?? ENGINE_EVAL_EVERY, 1)
     checkInteger('tolerance f', tolerance.f, 0)
     if (!(options.roundTimeoutMs > 0 && Number.isFinite(options.roundTimeoutMs))) {
       throw new RangeError(`round engine: roundTimeoutMs must be a finite number > 0, got ${options.roundTimeoutMs}`)
@@ -267,31 +222,32 @@ export class RoundEngine {
     if (neighbourDegrees !== undefined && neighbourDegrees.length !== neighbours.length) {
       throw new RangeError(`round engine: ${neighbourDegrees.length} neighbour degrees for ${neighbours.length} neighbours`)
     }
-    const collect = options.byzantineCollectShare ?? 0.4
-    const gather = options.byzantineGatherShare ?? 0.6
+    const collect = options.byzantineCollectShare ?? BYZANTINE_COLLECT_SHARE
+    const gather = options.byzantineGatherShare ?? BYZANTINE_GATHER_SHARE
     if (!(collect > 0 && collect <= gather && gather < 1)) {
       throw new RangeError(`round engine: need 0 < byzantineCollectShare ≤ byzantineGatherShare < 1, got ${collect} and ${gather}`)
     }
     this.rule = typeof options.rule === 'string' ? createRule(options.rule) : options.rule
     this.lossAware = isLossAwareRule(options.rule)
+    this.strategy = strategyFor(behaviour)
+    const { byzantine } = this.strategy
     const supported = maxTolerableF(this.rule, neighbours.length + 1)
     // An open neighbourhood changes size; a round short of inputs then follows the shortfall policy.
-    if (behaviour === undefined && options.neighbourSet === undefined && tolerance.f > supported) {
+    if (!byzantine && options.neighbourSet === undefined && tolerance.f > supported) {
       throw new RangeError(`round engine: rule ${this.rule.name} tolerates f ≤ ${supported} with ${neighbours.length + 1} inputs at ${options.self}, asked for f = ${tolerance.f}`)
     }
-    this.colluders = new Set(options.colluders ?? (behaviour === undefined ? [] : [options.self]))
-    if (behaviour !== undefined && !this.colluders.has(options.self)) {
+    this.colluders = new Set(options.colluders ?? (byzantine ? [options.self] : []))
+    if (byzantine && !this.colluders.has(options.self)) {
       throw new RangeError(`round engine: Byzantine node ${options.self} must be among its colluders`)
     }
     this.honestNeighbours = neighbours.filter((id) => !this.colluders.has(id))
-    if (behaviour?.kind === 'model' && behaviour.needsTarget && options.graph === undefined) {
-      throw new RangeError(`round engine: behaviour ${behaviour.spec} aims at each receiver's neighbourhood and needs the topology (option graph)`)
-    }
+    this.strategy.check?.(options)
+    this.host = { options, colluders: this.colluders, honestNeighbours: this.honestNeighbours, sendAll: this.sendAll.bind(this) }
     const width = (options.dtype ?? 'f32') === 'f16' ? 2 : 4
     this.frameBytes = 20 + utf8Length(options.swarm ?? 'murmur') + utf8Length(options.self) + width * options.learner.dimension
     this.summary = {
       node: options.self,
-      byzantine: behaviour !== undefined,
+      byzantine,
       startRound: 0,
       lastRound: -1,
       rounds: 0,
@@ -313,7 +269,7 @@ export class RoundEngine {
     const start = await this.resume()
     summary.startRound = start
     options.transport.startAt?.(start)
-    this.applyPoison()
+    this.strategy.setUp?.(this.host)
     for (let t = start; t < options.rounds; t++) {
       if (options.signal?.aborted === true) {
         summary.interrupted = true
@@ -322,7 +278,7 @@ export class RoundEngine {
       if (this.stalled) {
         // This process was stopped or starved past the deadline: let what queued up on the
         // network come in before judging where the neighbours are.
-        const waited = await unlessAborted(sleep(Math.min(this.deadline.floorMs, 1000), options.signal), options.signal)
+        const waited = await unlessAborted(sleep(Math.min(this.deadline.floorMs, STALL_SETTLE_MS), options.signal), options.signal)
         if (waited === ABORTED) { summary.interrupted = true; break }
       }
       const ahead = this.catchUpTo(t)
@@ -361,7 +317,13 @@ export class RoundEngine {
     summary.rounds++
     if (summary.checkpointFailures > 0) metrics.writeFailures = summary.checkpointFailures
     options.metrics?.(metrics)
-    options.onRound?.(metrics, options.learner.getParams())
+    options.onRound?.(metrics, this.currentParams())
+  }
+
+  /** The learner's parameters, read out of the model only when nothing this run read or set them yet. */
+  private currentParams (): Float32Array {
+    this.params ??= this.options.learner.getParams()
+    return this.params
   }
 
   /**
@@ -385,7 +347,7 @@ export class RoundEngine {
     const metrics: RoundMetrics = {
       node: options.self,
       round: t,
-      byzantine: options.behaviour !== undefined,
+      byzantine: this.strategy.byzantine,
       trainLoss: NaN,
       received: 0,
       neighbours: options.neighbours.length,
@@ -417,6 +379,7 @@ export class RoundEngine {
           throw new RangeError(`round engine: checkpoint ${checkpoint.path} holds ${checkpoint.params.length} parameters, the model has ${options.learner.dimension}`)
         }
         options.learner.setParams(checkpoint.params)
+        this.params = checkpoint.params
         options.learner.restoreOptimizerState({ momentum: checkpoint.momentum, step: checkpoint.step })
         start = checkpoint.round + 1
         this.summary.resumed = true
@@ -426,59 +389,51 @@ export class RoundEngine {
     return options.startRound ?? start
   }
 
-  private applyPoison (): void {
-    const { behaviour, learner, self, seed } = this.options
-    if (behaviour?.kind !== 'poison') return
-    if (learner.poison === undefined) throw new Error(`round engine: behaviour ${behaviour.spec} poisons training data, but this learner has none`)
-    const sorted = [...this.colluders].sort()
-    learner.poison((data) => behaviour.poison(data, { colluderIndex: sorted.indexOf(self), colluders: sorted.length, seed: seed ?? 0 }))
-  }
-
   /** One round; undefined when the run was aborted before the round completed. */
   private async round (t: number): Promise<RoundMetrics | undefined> {
-    const { options } = this
-    const { learner, behaviour } = options
+    const { options, strategy, host } = this
+    const { learner } = options
     const began = performance.now()
     this.deadline.observe(options.transport.timings())
     const waitMs = this.deadline.ms
-    if (behaviour?.kind === 'crash' && t >= behaviour.fromRound) return await this.silentRound(t, began, waitMs)
+    if (strategy.silentAt?.(t) === true) return await this.silentRound(t, began, waitMs)
 
     const { loss } = learner.train(options.localSteps)
+    // The one read of the parameters this round: what is sent, mixed, and (unless the mix replaces it) checkpointed and reported.
     const half = learner.getParams()
+    this.params = half
     const trained = performance.now()
     const deadline = Date.now() + waitMs
     const view = this.neighboursAt(t)
 
-    let exchange: Exchange | typeof ABORTED
-    if (behaviour?.kind === 'model') exchange = await this.attackExchange(t, half, waitMs)
-    else if (behaviour?.kind === 'raw') exchange = await this.rawExchange(t, half, deadline)
-    else exchange = await this.honestExchange(t, half, deadline, view.ids)
+    const exchange = strategy.exchange === undefined
+      ? await this.honestExchange(t, half, deadline, view.ids)
+      : await strategy.exchange(host, { t, half, deadline, waitMs })
     if (exchange === ABORTED) return undefined
     this.stalled = Date.now() - deadline > Math.max(STALL_MS, waitMs)
     // A stalled round's arrival times measure the stall, not the neighbours.
     if (this.stalled) this.deadline.ignore(t)
-    if (behaviour === undefined) options.neighbourSet?.observe(t, exchange.received)
+    if (!strategy.byzantine) options.neighbourSet?.observe(t, exchange.received)
     const communicated = performance.now()
 
     let mix: RoundMetrics['mix'] = 'ok'
     let skipReason: RoundMetrics['skipReason']
     let f = options.tolerance.f
-    if (behaviour === undefined || behaviour.kind === 'poison' || behaviour.kind === 'crash') {
+    if (strategy.mix === undefined) {
       ({ mix, skipReason, f } = this.mix(t, half, exchange.received, view))
     } else {
-      // A model or raw attacker's own model does not matter to anyone; keeping it at the mean of
-      // what it hears keeps its honest-looking update (the `inverse` attack's) in the swarm's range.
-      learner.setParams(mean().aggregate([half, ...exchange.received.values()], { f: 0 }))
+      this.params = strategy.mix(half, exchange.received)
+      learner.setParams(this.params)
       f = 0
     }
     const aggregated = performance.now()
 
-    await this.checkpoint(t)
-    const expected = behaviour?.kind === 'model' || behaviour?.kind === 'raw' ? this.honestNeighbours : view.ids
+    await this.checkpoint(t, this.params)
+    const expected = strategy.expects?.(host, view) ?? view.ids
     const metrics: RoundMetrics = {
       node: options.self,
       round: t,
-      byzantine: behaviour !== undefined,
+      byzantine: strategy.byzantine,
       trainLoss: loss,
       received: exchange.received.size,
       neighbours: view.ids.length,
@@ -503,7 +458,7 @@ export class RoundEngine {
   }
 
   private evaluate (t: number, metrics: RoundMetrics): void {
-    const every = this.options.evalEvery ?? 1
+    const every = this.options.evalEvery ?? ENGINE_EVAL_EVERY
     if ((t + 1) % every !== 0 && t !== this.options.rounds - 1) return
     const result = this.options.learner.evaluate()
     metrics.testLoss = result.loss
@@ -559,8 +514,8 @@ export class RoundEngine {
 
   /** The neighbours of round t: the open swarm's current set, or the fixed topology's. */
   private neighboursAt (t: number): NeighbourView {
-    const { neighbourSet, neighbours, neighbourDegrees, behaviour } = this.options
-    if (neighbourSet !== undefined && behaviour === undefined) return neighbourSet.at(t)
+    const { neighbourSet, neighbours, neighbourDegrees } = this.options
+    if (neighbourSet !== undefined && !this.strategy.byzantine) return neighbourSet.at(t)
     return { ids: neighbours, degrees: neighbourDegrees ?? [] }
   }
 
@@ -579,7 +534,7 @@ export class RoundEngine {
     // Silent since the previous round began: nothing at all heard while it was collected.
     const quietSince = this.options.transport.timings().at(-1)?.startedAt ?? 0
     for (const id of neighbours) {
-      const silent = (this.missedInRow.get(id) ?? 0) >= 2 && this.options.transport.lastHeard(id) < quietSince
+      const silent = (this.missedInRow.get(id) ?? 0) >= SILENT_AFTER_MISSES && this.options.transport.lastHeard(id) < quietSince
       if (silent) also.push(id)
       else wait.push(id)
     }
@@ -602,73 +557,6 @@ export class RoundEngine {
     if (outcome === ABORTED) return ABORTED
     this.noteMisses(neighbours, outcome[1])
     return { received: outcome[1], ...(also.length === 0 ? {} : { silent: also }) }
-  }
-
-  private async rawExchange (t: number, half: Float32Array, deadline: number): Promise<Exchange | typeof ABORTED> {
-    const { transport, signal, behaviour, self, learner } = this.options
-    if (behaviour?.kind !== 'raw') throw new Error('unreachable: raw exchange without a raw behaviour')
-    const frames = this.honestNeighbours.map((id, receiverIndex) => [id, behaviour.frame({
-      swarm: this.options.swarm ?? 'murmur',
-      sender: self,
-      round: t,
-      dimension: learner.dimension,
-      dtype: this.options.dtype ?? 'f32',
-      params: half,
-      receiverIndex,
-      seed: this.options.seed ?? 0
-    })] as const)
-    const outcome = await unlessAborted(Promise.all([
-      this.sendAll(t, frames, deadline),
-      transport.collect(t, this.honestNeighbours, deadline, signal)
-    ]), signal)
-    if (outcome === ABORTED) return ABORTED
-    return { received: outcome[1] }
-  }
-
-  /**
-   * A model-space attacker's exchange: collect the honest neighbours' models with part of the
-   * deadline, pool them with the colluders, craft one message per receiver, send. The crafted
-   * models must reach the honest peers within their deadline, so the attacker never waits past
-   * its share of it: a receiver whose neighbourhood it has not heard from this round is aimed at
-   * with the last models it pooled.
-   */
-  private async attackExchange (t: number, half: Float32Array, waitMs: number): Promise<Exchange | typeof ABORTED> {
-    const { options } = this
-    const { transport, collusion, signal, behaviour, self } = options
-    if (behaviour?.kind !== 'model') throw new Error('unreachable: attack exchange without a model attack')
-    const started = Date.now()
-    const collectBy = started + waitMs * (options.byzantineCollectShare ?? 0.4)
-    const received = behaviour.needsHonest
-      ? await unlessAborted(transport.collect(t, this.honestNeighbours, collectBy, signal), signal)
-      : new Map<string, Float32Array>()
-    if (received === ABORTED) return ABORTED
-    const pooled = new Map(received)
-    if (collusion !== undefined && behaviour.needsHonest) {
-      try {
-        await collusion.share(t, received)
-        const gathered = await unlessAborted(collusion.gather(t, started + waitMs * (options.byzantineGatherShare ?? 0.6), signal), signal)
-        if (gathered === ABORTED) return ABORTED
-        for (const [id, model] of gathered) if (!pooled.has(id) && !this.colluders.has(id)) pooled.set(id, model)
-      } catch (error) {
-        log.error('%s: round %d: collusion failed, attacking with own observations: %s', self, t, (error as Error).message)
-      }
-    }
-    for (const [id, model] of this.lastPool) if (!pooled.has(id)) pooled.set(id, model)
-    this.lastPool = pooled
-    const crafted = craftModels({
-      behaviour,
-      round: t,
-      receivers: this.honestNeighbours,
-      pooled,
-      own: half,
-      dimension: options.learner.dimension,
-      colluders: this.colluders,
-      ...(options.graph === undefined ? {} : { graph: options.graph }),
-      seed: options.seed ?? 0
-    })
-    for (const [receiver, why] of crafted.failures) log('%s: round %d: nothing crafted for %s: %s', self, t, receiver, why)
-    await this.sendAll(t, [...crafted.models], started + waitMs)
-    return { received }
   }
 
   /** A crashed Byzantine node: no training, nothing sent, the round's time passes. */
@@ -738,6 +626,7 @@ export class RoundEngine {
       return { mix: 'skipped', skipReason: 'non-finite', f }
     }
     options.learner.setParams(out)
+    this.params = out
     return { mix, f }
   }
 
@@ -747,13 +636,13 @@ export class RoundEngine {
    * in round order: this waits for the previous one first, and run() for the last before it
    * returns, so a stopped engine always leaves its last completed round on disk.
    */
-  private async checkpoint (t: number): Promise<void> {
+  private async checkpoint (t: number, params: Float32Array): Promise<void> {
     const { checkpointDir, learner, self } = this.options
     if (checkpointDir === undefined) return
     await this.writing
     const { momentum, step } = learner.optimizerState()
     // saveCheckpoint encodes its data before its first await: what is written is this round's state.
-    this.writing = saveCheckpoint(checkpointDir, { round: t, params: learner.getParams(), momentum, step, meta: { node: self, rule: this.rule.name } })
+    this.writing = saveCheckpoint(checkpointDir, { round: t, params, momentum, step, meta: { node: self, rule: this.rule.name } })
       .catch((error: Error) => {
         // Counted and reported, not only logged: a run that cannot checkpoint cannot resume.
         this.summary.checkpointFailures++

@@ -6,6 +6,7 @@
 // the engine needs to adapt its deadline (when each model arrived, and which came too late) and
 // to catch up after a pause (the latest round each sender was heard at, and its newest frame).
 
+import { TIMINGS_KEPT } from '../constants.ts'
 import { decodeFrame, FrameError, type FrameRejection } from '../wire/frame.ts'
 
 export interface InboxConfig {
@@ -39,8 +40,6 @@ export interface RoundTiming {
   late: ReadonlyMap<string, number>
 }
 
-/** Collected rounds whose timing is kept, so late models still count towards their own round. */
-const TIMINGS_KEPT = 4
 
 interface Waiter {
   round: number
