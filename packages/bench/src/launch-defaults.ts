@@ -1,6 +1,6 @@
 // What `murmur launch <topology>` runs with no other flag, for the scripts that measure it.
 
-import type { SwarmOptions } from '@murmur/peer'
+import { DEFAULT_EVAL_EVERY, type SwarmOptions } from '@murmur/peer'
 import type { Topology } from '@murmur/topology'
 
 export function launchDefaults (topology: Topology, rounds: number): SwarmOptions {
@@ -15,6 +15,6 @@ export function launchDefaults (topology: Topology, rounds: number): SwarmOption
     rule: 'scclip',
     f: 'auto',
     roundTimeoutMs: 30_000,
-    evalEvery: 5
+    evalEvery: DEFAULT_EVAL_EVERY
   }
 }

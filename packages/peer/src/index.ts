@@ -19,6 +19,7 @@ export { createMemoryHub, type MemoryTransport } from './net/memory-transport.ts
 
 export type { Learner, ModelTransport, RoundMetrics } from './round/types.ts'
 export { RoundEngine, isLossAwareRule } from './round/engine.ts'
+export { DEFAULT_EVAL_EVERY, ENGINE_EVAL_EVERY } from './constants.ts'
 export { listBehaviours, parseBehaviour } from './round/byzantine.ts'
 export { createLearner } from './round/learner.ts'
 export { loadCheckpoint } from './round/checkpoint.ts'

@@ -5,6 +5,8 @@ import {
   BehaviourSpecError, craftModels, listBehaviours, MALFORMED_KINDS, malformedFrame, parseBehaviour,
   type ModelAttackBehaviour, type RawFrameContext
 } from '../src/round/byzantine.ts'
+import type { RoundEngineOptions } from '../src/round/engine.ts'
+import { strategyFor } from '../src/round/strategies/index.ts'
 import { decodeFrame, FrameError, type FrameRejection } from '../src/wire/frame.ts'
 
 function model (spec: string): ModelAttackBehaviour {
@@ -150,5 +152,32 @@ describe('data poisoning', () => {
     const stamped = parts.map((p) => new Set(Array.from(p.x.keys()).filter((k) => p.x[k] !== 0).map((k) => k % 784)))
     assert.ok(stamped[0].size > 0 && stamped[1].size > 0)
     for (const pixel of stamped[0]) assert.ok(!stamped[1].has(pixel))
+  })
+})
+
+describe('strategyFor', () => {
+  test('an honest node keeps every step of the engine; each behaviour replaces only its own', () => {
+    const honest = strategyFor(undefined)
+    assert.deepEqual(honest, { byzantine: false })
+    const crash = strategyFor(parseBehaviour('crash(from=3)'))
+    assert.deepEqual([crash.byzantine, crash.silentAt?.(2), crash.silentAt?.(3), crash.exchange, crash.mix], [true, false, true, undefined, undefined])
+    const poison = strategyFor(parseBehaviour('labelflip'))
+    assert.deepEqual([poison.byzantine, typeof poison.setUp, poison.exchange, poison.mix], [true, 'function', undefined, undefined])
+    for (const spec of ['alie', 'nan']) {
+      const s = strategyFor(parseBehaviour(spec))
+      assert.deepEqual([s.byzantine, typeof s.exchange, typeof s.expects, typeof s.mix, s.silentAt], [true, 'function', 'function', 'function', undefined], spec)
+    }
+  })
+
+  test('an attacker keeps the mean of what it sent and heard', () => {
+    const mix = strategyFor(parseBehaviour('signflip')).mix
+    const out = mix?.(Float32Array.of(0, 3), new Map([['a', Float32Array.of(2, 0)], ['b', Float32Array.of(4, 0)]]))
+    assert.deepEqual(out, Float32Array.of(2, 1))
+  })
+
+  test('a targeting attack needs the topology; the others do not', () => {
+    const options = { graph: undefined } as unknown as RoundEngineOptions
+    assert.throws(() => strategyFor(parseBehaviour('dissensus')).check?.(options), /needs the topology/)
+    assert.doesNotThrow(() => strategyFor(parseBehaviour('alie')).check?.(options))
   })
 })

@@ -250,6 +250,27 @@ describe('round engine: checkpoints and loss-aware rules', () => {
     }
   })
 
+  test('a round reads the parameters out of the model once, yet reports and checkpoints the model it ends with', async () => {
+    const hub = createMemoryHub({ dimension: 2 })
+    const dir = join(scratch, 'reads')
+    const reads = { a: 0, b: 0 }
+    const reported: Array<{ reported: Float32Array, model: Float32Array }> = []
+    const engines = (['a', 'b'] as const).map((id) => {
+      const inner = createQuadraticLearner({ target: Float32Array.of(1, 2), initial: Float32Array.of(id === 'a' ? 4 : -4, 0) })
+      const learner: Learner = { ...inner, getParams: () => { reads[id]++; return inner.getParams() } }
+      return new RoundEngine({
+        self: id, neighbours: [id === 'a' ? 'b' : 'a'], transport: hub.transport(id), learner,
+        rule: 'mean', tolerance: { kind: 'global', f: 0 }, localSteps: 1, roundTimeoutMs: 5000, rounds: 4,
+        ...(id === 'a' ? { checkpointDir: dir, onRound: (_m: unknown, params: Float32Array) => { reported.push({ reported: params, model: inner.getParams() }) } } : {})
+      })
+    })
+    await Promise.all(engines.map(async (engine) => await engine.run()))
+    assert.deepEqual(reads, { a: 4, b: 4 })
+    assert.equal(reported.length, 4)
+    for (const { reported: params, model } of reported) assert.deepEqual(params, model)
+    assert.deepEqual((await loadCheckpoint(dir))?.params, reported[3].model)
+  })
+
   test('aborting mid-round drops the round: the checkpoint of the last completed one stands', async () => {
     const hub = createMemoryHub({ dimension: 2 })
     const controller = new AbortController()

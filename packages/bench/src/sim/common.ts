@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { isAbsolute, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { PartitionSpec } from '@murmur/learn'
+import { DEFAULT_EVAL_EVERY } from '@murmur/peer'
 import { parseTopology, summarizeMean, type Topology } from '@murmur/topology'
 
 /** How every peer of the swarm suites trains: the same in every cell, so cells differ only by what they vary. */
@@ -18,7 +19,7 @@ export interface TrainingParams {
   taskSeed: number
 }
 
-export const TRAINING: TrainingParams = { model: 'logistic', localSteps: 5, lr: 0.05, momentum: 0.9, batchSize: 32, evalEvery: 5, taskSeed: 0 }
+export const TRAINING: TrainingParams = { model: 'logistic', localSteps: 5, lr: 0.05, momentum: 0.9, batchSize: 32, evalEvery: DEFAULT_EVAL_EVERY, taskSeed: 0 }
 
 /** What every cell of a swarm suite names: the swarm, its data split, rule and attack, how long it trains. */
 export interface SwarmCellParams extends TrainingParams {

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { LrSchedule } from '@murmur/learn'
 import {
-  AllowListError, checkPlanManifest, launchSwarm, listBehaviours, parseAllowList, parseLrSchedule, planSwarm, SwarmConfigError,
+  AllowListError, checkPlanManifest, DEFAULT_EVAL_EVERY, launchSwarm, listBehaviours, parseAllowList, parseLrSchedule, planSwarm, SwarmConfigError,
   type DeliveryReport, type PeerFinal, type RoundSummary, type SwarmOptions, type TaskConfig
 } from '@murmur/peer'
 import { listRules } from '@murmur/robust'
@@ -117,7 +117,7 @@ export const launchCommand = defineCommand({
     'byzantine-count': { type: 'integer', placeholder: 'k', description: 'draw from μ_H until exactly k peers are Byzantine' },
     'mu-seed': { type: 'integer', default: 0, description: 'seed of the μ_H draw' },
     'round-timeout': { type: 'integer', default: 30000, placeholder: 'ms', description: 'the most a peer waits for its neighbours in a round; below it the wait follows the arrival times it sees (at least 2 s)' },
-    'eval-every': { type: 'integer', default: 5, description: 'evaluate test accuracy every k rounds' },
+    'eval-every': { type: 'integer', default: DEFAULT_EVAL_EVERY, description: 'evaluate test accuracy every k rounds' },
     'test-size': { type: 'integer', default: 1000, description: 'test samples each peer evaluates on' },
     dtype: { type: 'string', default: 'f32', choices: ['f32', 'f16'], description: 'number format of models on the wire' },
     init: { type: 'string', default: 'shared', choices: ['shared', 'independent'], description: 'initial models: the same on every peer, or one per peer' },
