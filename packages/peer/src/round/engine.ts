@@ -87,7 +87,7 @@ export interface RoundEngineOptions {
   localSteps: number
   /** The most a round waits for the neighbours' models, ms (the deadline adapts below it). */
   roundTimeoutMs: number
-  /** The least a round waits, ms (default: 2 s, or roundTimeoutMs if smaller). */
+  /** The least a round waits, ms (default: DEADLINE_FLOOR_MS, 2 s, or roundTimeoutMs if smaller). */
   minRoundTimeoutMs?: number
   /** Rounds 0..rounds − 1 make up the run. */
   rounds: number
