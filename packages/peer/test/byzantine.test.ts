@@ -165,7 +165,8 @@ describe('strategyFor', () => {
     assert.deepEqual([poison.byzantine, typeof poison.setUp, poison.exchange, poison.mix], [true, 'function', undefined, undefined])
     for (const spec of ['alie', 'nan']) {
       const s = strategyFor(parseBehaviour(spec))
-      assert.deepEqual([s.byzantine, typeof s.exchange, typeof s.expects, typeof s.mix, s.silentAt], [true, 'function', 'function', 'function', undefined], spec)
+      const hooks = [s.byzantine, typeof s.exchange, typeof s.expects, typeof s.mix, s.silentAt]
+      assert.deepEqual(hooks, [true, 'function', 'function', 'function', undefined], spec)
     }
   })
 

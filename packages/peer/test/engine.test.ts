@@ -258,10 +258,11 @@ describe('round engine: checkpoints and loss-aware rules', () => {
     const engines = (['a', 'b'] as const).map((id) => {
       const inner = createQuadraticLearner({ target: Float32Array.of(1, 2), initial: Float32Array.of(id === 'a' ? 4 : -4, 0) })
       const learner: Learner = { ...inner, getParams: () => { reads[id]++; return inner.getParams() } }
+      const onRound = (_m: unknown, params: Float32Array): void => { reported.push({ reported: params, model: inner.getParams() }) }
       return new RoundEngine({
         self: id, neighbours: [id === 'a' ? 'b' : 'a'], transport: hub.transport(id), learner,
         rule: 'mean', tolerance: { kind: 'global', f: 0 }, localSteps: 1, roundTimeoutMs: 5000, rounds: 4,
-        ...(id === 'a' ? { checkpointDir: dir, onRound: (_m: unknown, params: Float32Array) => { reported.push({ reported: params, model: inner.getParams() }) } } : {})
+        ...(id === 'a' ? { checkpointDir: dir, onRound } : {})
       })
     })
     await Promise.all(engines.map(async (engine) => await engine.run()))

@@ -306,7 +306,10 @@ const ATTACKS: readonly AttackEntry[] = [
     create: (p) => nonFinite({ kind: p.kind as NonFiniteKind })
   },
   {
-    name: 'dissensus', description: 'push the target away from its honest neighbours (gossip)', needs: { honestModels: true, target: true }, params: [positive('eps', 1.5, 'ε')],
+    name: 'dissensus',
+    description: 'push the target away from its honest neighbours (gossip)',
+    needs: { honestModels: true, target: true },
+    params: [positive('eps', 1.5, 'ε')],
     create: (p) => dissensus({ eps: p.eps as number })
   }
 ]
@@ -346,7 +349,9 @@ export interface AttackInfo {
 
 /** Every attack a spec may name. */
 export function listAttacks (): AttackInfo[] {
-  return ATTACKS.map((e) => ({ name: e.name, aliases: e.aliases ?? [], description: e.description, needs: e.needs, params: e.params, paramHelp: describeParams(e) }))
+  return ATTACKS.map((e) => ({
+    name: e.name, aliases: e.aliases ?? [], description: e.description, needs: e.needs, params: e.params, paramHelp: describeParams(e)
+  }))
 }
 
 function resolveAttack (spec: string): { entry: AttackEntry, parsed: ParsedAttackSpec } {

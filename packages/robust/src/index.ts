@@ -8,7 +8,9 @@ export * from './aggregators/coordinatewise.ts'
 export * from './preaggregators.ts'
 export * from './compose.ts'
 export { RULES, listRules, ruleEntry } from './registry.ts'
-export type { RuleEntry, RuleInfo, RuleNeeds, AggregatorEntry, PreAggregatorEntry, AggregatorWeights, PreAggregatorWeights, WeightsTreatment } from './registry.ts'
+export type {
+  RuleEntry, RuleInfo, RuleNeeds, AggregatorEntry, PreAggregatorEntry, AggregatorWeights, PreAggregatorWeights, WeightsTreatment
+} from './registry.ts'
 export type { ParamSpec, ParamValue, SpecEntry } from './spec.ts'
 export * from './gossip.ts'
 export * from './attacks.ts'
