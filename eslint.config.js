@@ -28,7 +28,9 @@ export default [
         ignoreRegExpLiterals: true
       }],
       // `void promise` marks a promise deliberately left to run on its own.
-      'no-void': ['error', { allowAsStatement: true }]
+      'no-void': ['error', { allowAsStatement: true }],
+      // Long records and option tables wrap like prose, several fields a line, rather than one field a line.
+      '@stylistic/object-property-newline': 'off'
     }
   }
 ]

@@ -260,41 +260,28 @@ const positive = (name: string, dflt: number, description: string): ParamSpec =>
 const ATTACKS: readonly AttackEntry[] = [
   { name: 'signflip', aliases: ['sf'], description: 'send −ḡ', params: [], create: () => signFlip() },
   {
-    name: 'inverse',
-    description: 'send −c · own update',
-    params: [positive('c', 1, 'scale')],
+    name: 'inverse', description: 'send −c · own update', params: [positive('c', 1, 'scale')],
     create: (p) => inverse({ c: p.c as number })
   },
   {
-    name: 'ipm',
-    aliases: ['foe'],
-    description: 'inner-product manipulation: send −ε ḡ',
-    params: [positive('eps', 0.1, 'ε')],
+    name: 'ipm', aliases: ['foe'], description: 'inner-product manipulation: send −ε ḡ', params: [positive('eps', 0.1, 'ε')],
     create: (p) => ipm({ eps: p.eps as number })
   },
   {
-    name: 'alie',
-    description: 'a little is enough: send ḡ − z σ',
+    name: 'alie', description: 'a little is enough: send ḡ − z σ',
     params: [{ name: 'z', type: 'number', description: 'fixed z; automatic: Φ⁻¹((n − f − s)/(n − f)), s = ⌊n/2 + 1⌋ − f' }],
     create: (p) => alie({ z: p.z as number | undefined })
   },
   {
-    name: 'mimic',
-    description: 'copy one honest vector',
-    params: [
-      {
-        name: 'index',
-        type: 'number',
-        integer: true,
-        min: 0,
-        description: 'which honest vector; automatic: the most extreme along the top principal direction'
-      }
-    ],
+    name: 'mimic', description: 'copy one honest vector',
+    params: [{
+      name: 'index', type: 'number', integer: true, min: 0,
+      description: 'which honest vector; automatic: the most extreme along the top principal direction'
+    }],
     create: (p) => mimic({ index: p.index as number | undefined })
   },
   {
-    name: 'gaussian',
-    description: 'send N(μ, σ²) noise',
+    name: 'gaussian', description: 'send N(μ, σ²) noise',
     params: [
       { name: 'mu', type: 'number', default: 0, description: 'mean' },
       { name: 'sigma', type: 'number', min: 0, default: 1, description: 'standard deviation' },
@@ -303,15 +290,12 @@ const ATTACKS: readonly AttackEntry[] = [
     create: (p) => gaussian({ mu: p.mu as number, sigma: p.sigma as number, seed: p.seed as number })
   },
   {
-    name: 'nonfinite',
-    description: 'send NaN or ±Infinity everywhere',
+    name: 'nonfinite', description: 'send NaN or ±Infinity everywhere',
     params: [{ name: 'kind', type: 'enum', values: ['nan', 'inf', '-inf'], default: 'nan', description: 'which value' }],
     create: (p) => nonFinite({ kind: p.kind as NonFiniteKind })
   },
   {
-    name: 'dissensus',
-    description: 'push the target away from its honest neighbours (gossip)',
-    params: [positive('eps', 1.5, 'ε')],
+    name: 'dissensus', description: 'push the target away from its honest neighbours (gossip)', params: [positive('eps', 1.5, 'ε')],
     create: (p) => dissensus({ eps: p.eps as number })
   }
 ]

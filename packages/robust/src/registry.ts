@@ -114,24 +114,12 @@ export const RULES: readonly RuleEntry[] = [
   aggregator('meamed', 'ignored', 'per coordinate, mean of the n − f values closest to the median', [], () => meamed()),
   aggregator('geomed', 'ignored', 'geometric median by smoothed Weiszfeld iterations', [
     {
-      name: 'tol',
-      type: 'number',
-      min: 0,
-      exclusiveMin: true,
-      max: 1,
-      exclusiveMax: true,
-      default: 1e-6,
+      name: 'tol', type: 'number', min: 0, exclusiveMin: true, max: 1, exclusiveMax: true, default: 1e-6,
       description: 'stop when a step moves less than tol × the median distance'
     },
     { name: 'maxIter', type: 'number', integer: true, min: 1, default: 200, description: 'iteration cap per phase' },
     {
-      name: 'nu',
-      type: 'number',
-      min: 0,
-      exclusiveMin: true,
-      max: 1,
-      exclusiveMax: true,
-      default: 1e-8,
+      name: 'nu', type: 'number', min: 0, exclusiveMin: true, max: 1, exclusiveMax: true, default: 1e-8,
       description: 'smoothing: distances below ν × the median distance count as that'
     }
   ], (p) => geomed({ tol: num(p, 'tol'), maxIter: num(p, 'maxIter'), nu: num(p, 'nu') }), ['rfa']),
@@ -170,10 +158,7 @@ export const RULES: readonly RuleEntry[] = [
     { name: 'mu', type: 'number', min: 0, exclusiveMin: true, default: 0.1, description: 'softmax temperature μ' },
     { name: 'base', type: 'enum', values: PAWBROFL_BASES, default: 'filtering', description: 'the weighted robust rule giving q (its default parameters)' },
     {
-      name: 'prefer',
-      type: 'enum',
-      values: ['low-gap', 'high-gap'],
-      default: 'low-gap',
+      name: 'prefer', type: 'enum', values: ['low-gap', 'high-gap'], default: 'low-gap',
       description: 'favour low loss gaps (gossip) or high ones (eq. 8 as written)'
     }
   ], (p) => pawbrofl({ mu: num(p, 'mu'), base: baseRule(str(p, 'base') ?? 'filtering'), prefer: str(p, 'prefer') as GapPreference })),

@@ -394,10 +394,7 @@ export const generatorParameters: Record<GeneratorKind, { summary: string, optio
   sbm: {
     summary: 'stochastic block model (communities)',
     options: {
-      n: 'nodes',
-      communities: 'blocks (2)',
-      pIn: 'edge probability inside a block (0.5)',
-      pOut: 'edge probability across blocks (0.02)',
+      n: 'nodes', communities: 'blocks (2)', pIn: 'edge probability inside a block (0.5)', pOut: 'edge probability across blocks (0.02)',
       seed: 'random seed (0)'
     }
   },

@@ -31,13 +31,11 @@ export const joinCommand = defineCommand({
     'schedule. The run directory keeps the identity, checkpoints, metrics.jsonl, edges.jsonl and join.json.',
   options: {
     bootstrap: {
-      type: 'string',
-      placeholder: 'multiaddrs',
+      type: 'string', placeholder: 'multiaddrs',
       description: 'comma-separated peer addresses with /p2p/<PeerId> (from the swarm\'s bootstrap.txt); required'
     },
     data: {
-      type: 'string',
-      placeholder: 'spec',
+      type: 'string', placeholder: 'spec',
       description: 'own data: part:<i>/<n> (partition i of the swarm\'s data set split n ways) or a CSV file (features…, label); ' +
         'default: a fresh share of the swarm\'s data set'
     },
@@ -45,8 +43,7 @@ export const joinCommand = defineCommand({
     id: { type: 'string', placeholder: 'id', description: 'node id in the swarm (default j-<end of the PeerId>)' },
     listen: { type: 'string', default: '127.0.0.1', placeholder: 'ip', description: 'IPv4 address to listen on (the swarm\'s peers must reach it)' },
     allow: {
-      type: 'string',
-      placeholder: 'ids|file',
+      type: 'string', placeholder: 'ids|file',
       description: 'PeerIds that may connect besides the swarm\'s members: comma-separated, or a file with one a line (# comments); default: anyone'
     },
     'run-dir': { type: 'string', placeholder: 'dir', description: 'state directory (default runs/join-<time>); an existing one keeps its identity' },

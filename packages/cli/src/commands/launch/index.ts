@@ -109,9 +109,7 @@ export const launchCommand = defineCommand({
     'batch-size': { type: 'integer', default: 32, description: 'samples per SGD step' },
     'weight-decay': { type: 'number', default: 0, placeholder: 'λ', description: 'L2 weight decay: the gradient becomes g + λθ' },
     'lr-schedule': {
-      type: 'string',
-      default: 'constant',
-      placeholder: 'spec',
+      type: 'string', default: 'constant', placeholder: 'spec',
       description: 'learning rate over each peer\'s SGD steps t: constant, inv-sqrt (lr/√(1+t)), step:<every>:<gamma> (×gamma every <every> steps), ' +
         'cosine:<totalSteps>'
     },
@@ -119,24 +117,18 @@ export const launchCommand = defineCommand({
     f: { type: 'string', default: 'auto', placeholder: 'n|auto', description: 'Byzantine neighbours each node tolerates; auto: f_i(δ) from μ_H' },
     delta: { type: 'number', default: 0.05, placeholder: 'δ', description: 'failure probability δ of f_i(δ) with --f auto' },
     shortfall: {
-      type: 'string',
-      default: 'shrink-f',
-      choices: ['shrink-f', 'keep'],
+      type: 'string', default: 'shrink-f', choices: ['shrink-f', 'keep'],
       description: 'when too few models arrive: lower f to what arrived, or keep the own model'
     },
     attack: {
-      type: 'string',
-      default: 'none',
-      placeholder: 'spec',
+      type: 'string', default: 'none', placeholder: 'spec',
       description: 'Byzantine behaviour, e.g. signflip, alie, ipm, labelflip, dissensus, crash, nan (see --list-attacks)'
     },
     byzantine: { type: 'string', placeholder: 'ids', description: 'comma-separated Byzantine node ids (default: drawn from μ_H)' },
     'byzantine-count': { type: 'integer', placeholder: 'k', description: 'draw from μ_H until exactly k peers are Byzantine' },
     'mu-seed': { type: 'integer', default: 0, description: 'seed of the μ_H draw' },
     'round-timeout': {
-      type: 'integer',
-      default: 30000,
-      placeholder: 'ms',
+      type: 'integer', default: 30000, placeholder: 'ms',
       description: 'the most a peer waits for its neighbours in a round; below it the wait follows the arrival times it sees (at least 2 s)'
     },
     'eval-every': { type: 'integer', default: 5, description: 'evaluate test accuracy every k rounds' },
@@ -145,29 +137,24 @@ export const launchCommand = defineCommand({
     init: { type: 'string', default: 'shared', choices: ['shared', 'independent'], description: 'initial models: the same on every peer, or one per peer' },
     seed: { type: 'integer', default: 0, description: 'seed of the data split, model initialisation and batches' },
     backend: {
-      type: 'string',
-      choices: ['tensorflow', 'wasm', 'cpu'],
+      type: 'string', choices: ['tensorflow', 'wasm', 'cpu'],
       description: 'force a tfjs backend (default: tensorflow if installed, else wasm; also MURMUR_BACKEND)'
     },
     workers: { type: 'integer', description: 'worker processes (default: one per core)' },
     open: { type: 'boolean', description: 'let newcomers join (`murmur join`); prints the bootstrap addresses and writes them to <run-dir>/bootstrap.txt' },
     allow: {
-      type: 'string',
-      placeholder: 'ids|file',
+      type: 'string', placeholder: 'ids|file',
       description: 'PeerIds that may connect besides the topology\'s own peers: comma-separated, ' +
         'or a file with one a line (# comments). Without it a swarm admits only its own peers, or with --open anyone; ' +
         'with it, --open admits only these newcomers'
     },
     listen: {
-      type: 'string',
-      default: '127.0.0.1',
-      placeholder: 'ip',
+      type: 'string', default: '127.0.0.1', placeholder: 'ip',
       description: 'IPv4 address the peers listen on; 0.0.0.0 or a LAN address lets other machines reach them'
     },
     only: { type: 'string', placeholder: 'ids', description: 'run only these comma-separated nodes here; the rest of the topology runs on other hosts' },
     bootstrap: {
-      type: 'string',
-      placeholder: 'multiaddrs',
+      type: 'string', placeholder: 'multiaddrs',
       description: 'with --only: comma-separated addresses of peers already running elsewhere (from their bootstrap.txt)'
     },
     'peer-wait': { type: 'integer', default: 300, placeholder: 's', description: 'with --only: how long to wait for the nodes on other hosts' },

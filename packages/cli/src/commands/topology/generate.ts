@@ -36,8 +36,7 @@ const options = {
   'gaussian-tau': { type: 'number', description: 'gaussian: regularization τ of L + τI (default 1)' },
   'worst-f': { type: 'integer', description: 'worst-case: number of Byzantine nodes f' },
   'worst-strategy': {
-    type: 'string',
-    choices: [...worstCaseStrategies],
+    type: 'string', choices: [...worstCaseStrategies],
     description: 'worst-case: placement strategy (default auto: exact search when it fits its budget, else greedy)'
   },
   'byzantine-nodes': { type: 'string', placeholder: 'ids', description: 'fixed: comma-separated Byzantine node ids' }
