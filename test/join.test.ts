@@ -104,7 +104,11 @@ describe('murmur join', () => {
 
     assert.equal(ok.code, 0, ok.stderr)
     // It fetched the manifest: join.json records the swarm it joined.
-    const record = JSON.parse(readFileSync(join(joinerDir, 'join.json'), 'utf8')) as { manifest: { swarm: string, protocol: number }, neighbours: string[], startRound: number }
+    const record = JSON.parse(readFileSync(join(joinerDir, 'join.json'), 'utf8')) as {
+      manifest: { swarm: string, protocol: number }
+      neighbours: string[]
+      startRound: number
+    }
     assert.equal(record.manifest.swarm, plan.swarm)
     assert.equal(record.manifest.protocol, PROTOCOL_VERSION)
     assert.equal(record.neighbours.length, 3)
@@ -131,7 +135,8 @@ describe('murmur join', () => {
     assert.ok(gap < 1.5 * spread, `joiner is ${gap.toFixed(3)} from the honest mean, the farthest member ${spread.toFixed(3)}`)
     assert.ok(gap < 0.5 * norm, `joiner is ${gap.toFixed(3)} from the honest mean of norm ${norm.toFixed(3)}`)
     // And it was mixing with all its neighbours to the end.
-    const last = readFileSync(join(joinerDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { round: number, received: number }).at(-1)!
+    const last = readFileSync(join(joinerDir, 'metrics.jsonl'), 'utf8').trim().split('\n')
+      .map((l) => JSON.parse(l) as { round: number, received: number }).at(-1)!
     assert.equal(last.round, plan.options.rounds - 1)
     assert.equal(last.received, 3)
 
@@ -142,7 +147,8 @@ describe('murmur join', () => {
   })
 
   test('an unreachable bootstrap fails with a clear message after the connect timeout', async () => {
-    const run = await murmur(['join', '--bootstrap', '/ip4/127.0.0.1/tcp/9/p2p/12D3KooWKWnWEpN9Lsp7Nn4VDwH5wJT2KSR1taGRcnBGiaLJ1tAb', '--connect-timeout', '2', '--run-dir', tempDir('join')])
+    const nobody = '/ip4/127.0.0.1/tcp/9/p2p/12D3KooWKWnWEpN9Lsp7Nn4VDwH5wJT2KSR1taGRcnBGiaLJ1tAb'
+    const run = await murmur(['join', '--bootstrap', nobody, '--connect-timeout', '2', '--run-dir', tempDir('join')])
     assert.notEqual(run.code, 0)
     assert.match(run.stderr, /could not reach a bootstrap peer within 2 s/)
   })

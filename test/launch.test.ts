@@ -51,7 +51,9 @@ function captureIo (): { io: { stdout: (t: string) => void, stderr: (t: string) 
 describe('murmur launch: real peers over TCP', { concurrency: false }, () => {
   test('a worker process killed mid-run is started again; its peers resume and the run completes', async () => {
     const { rmSync } = await import('node:fs')
-    const plan = planSwarm(request({ topology: ring6(), task: { dataset: 'synthetic-mean', seed: 1 }, rule: 'mean', f: 0, rounds: 30, roundTimeoutMs: 2000, evalEvery: 10 }))
+    const plan = planSwarm(request({
+      topology: ring6(), task: { dataset: 'synthetic-mean', seed: 1 }, rule: 'mean', f: 0, rounds: 30, roundTimeoutMs: 2000, evalEvery: 10
+    }))
     const dir = runDir()
     try {
       let pids: number[] = []

@@ -34,12 +34,18 @@ test('a ring of 6 split over two hosts trains as one swarm, across the hosts\' e
   const topology = join(dir, 'ring-6.json')
   const nodes = Array.from({ length: 6 }, (_, i) => ({ id: `p${i}` }))
   writeFileSync(topology, JSON.stringify({ name: 'ring-6', nodes, edges: nodes.map((n, i) => [n.id, `p${(i + 1) % 6}`]) }))
-  const common = [topology, '--model', 'logistic', '--rounds', '8', '--local-steps', '5', '--lr', '0.1', '--eval-every', '4', '--rule', 'cwtm', '--f', '1', '--round-timeout', '8000', '--workers', '1']
+  const common = [
+    topology, '--model', 'logistic', '--rounds', '8', '--local-steps', '5', '--lr', '0.1', '--eval-every', '4',
+    '--rule', 'cwtm', '--f', '1', '--round-timeout', '8000', '--workers', '1'
+  ]
   const a = launch([...common, '--only', 'p0,p1,p2', '--listen', '127.0.0.1', '--run-dir', join(dir, 'a')])
   const bootstrap = (await waitForFile(join(dir, 'a', 'bootstrap.txt'), 60_000)).split('\n')[0]
   assert.match(bootstrap, /^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/12D3/)
   // A host with other options is turned away before it announces anything.
-  const other = await launch([...common.map((x) => x === '8' ? '9' : x), '--only', 'p3,p4,p5', '--listen', '127.0.0.2', '--bootstrap', bootstrap, '--run-dir', join(dir, 'other'), '--peer-wait', '20']).done
+  const other = await launch([
+    ...common.map((x) => x === '8' ? '9' : x), '--only', 'p3,p4,p5', '--listen', '127.0.0.2', '--bootstrap', bootstrap,
+    '--run-dir', join(dir, 'other'), '--peer-wait', '20'
+  ]).done
   assert.notEqual(other.code, 0)
   assert.match(other.stderr, /runs another plan: schedule here \{"rounds":9/)
   const b = launch([...common, '--only', 'p3,p4,p5', '--listen', '127.0.0.2', '--bootstrap', bootstrap, '--run-dir', join(dir, 'b')])
@@ -68,7 +74,10 @@ test('a host that starts fresh next to one resuming from round 6 is brought to r
   const topology = join(dir, 'ring-4.json')
   const nodes = Array.from({ length: 4 }, (_, i) => ({ id: `p${i}` }))
   writeFileSync(topology, JSON.stringify({ name: 'ring-4', nodes, edges: nodes.map((n, i) => [n.id, `p${(i + 1) % 4}`]) }))
-  const common = (rounds: number): string[] => [topology, '--dataset', 'synthetic-mean', '--rounds', String(rounds), '--local-steps', '2', '--lr', '0.1', '--eval-every', '2', '--rule', 'mean', '--f', '0', '--round-timeout', '8000', '--workers', '1']
+  const common = (rounds: number): string[] => [
+    topology, '--dataset', 'synthetic-mean', '--rounds', String(rounds), '--local-steps', '2', '--lr', '0.1', '--eval-every', '2',
+    '--rule', 'mean', '--f', '0', '--round-timeout', '8000', '--workers', '1'
+  ]
   // Host a alone first: six rounds of the whole ring, so its peers hold round-5 checkpoints.
   const first = await launch([...common(6), '--run-dir', join(dir, 'a')]).done
   assert.equal(first.code, 0, first.stderr)
@@ -80,7 +89,8 @@ test('a host that starts fresh next to one resuming from round 6 is brought to r
   assert.equal(rb.code, 0, rb.stderr)
   assert.match(rb.stdout + rb.stderr, /the other hosts are at round 6: this host's peers start there/)
   for (const id of ['p2', 'p3']) {
-    const rounds = readFileSync(join(dir, 'b', 'peers', id, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { round: number, missing: string[] })
+    const rounds = readFileSync(join(dir, 'b', 'peers', id, 'metrics.jsonl'), 'utf8').trim().split('\n')
+      .map((l) => JSON.parse(l) as { round: number, missing: string[] })
     assert.deepEqual(rounds.map((r) => r.round), [6, 7, 8, 9], `${id} ran rounds 6–9 only`)
     // From the second round on, the neighbours on the other host deliver: both hosts are in step.
     assert.ok(rounds.slice(1).every((r) => r.missing.length === 0), `${id}: ${JSON.stringify(rounds.map((r) => r.missing))}`)

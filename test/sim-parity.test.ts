@@ -84,7 +84,8 @@ describe('simulator and launch agree', { concurrency: false }, () => {
       const l = launched.rounds[k]
       assert.equal(l.round, r.round)
       assert.ok(Math.abs((l.accuracy ?? Number.NaN) - r.meanAccuracy) < 1e-12, `round ${r.round}: accuracy ${l.accuracy} vs ${r.meanAccuracy}`)
-      assert.ok(Math.abs(l.consensusDistance - r.consensus) <= 1e-9 * Math.max(1, r.consensus), `round ${r.round}: consensus ${l.consensusDistance} vs ${r.consensus}`)
+      assert.ok(Math.abs(l.consensusDistance - r.consensus) <= 1e-9 * Math.max(1, r.consensus),
+        `round ${r.round}: consensus ${l.consensusDistance} vs ${r.consensus}`)
     }
   })
 })

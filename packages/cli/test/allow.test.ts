@@ -65,7 +65,8 @@ describe('--allow', () => {
 
   test('the launch summary totals the refused connections', () => {
     const peer = (id: string, refusals?: PeerFinal['connectionRefusals']): PeerFinal => ({
-      id, byzantine: false, lastRound: 1, rejected: {}, rejectedFrom: {}, skippedBehind: 0, checkpointFailures: 0, ...(refusals === undefined ? {} : { connectionRefusals: refusals })
+      id, byzantine: false, lastRound: 1, rejected: {}, rejectedFrom: {}, skippedBehind: 0, checkpointFailures: 0,
+      ...(refusals === undefined ? {} : { connectionRefusals: refusals })
     })
     assert.equal(formatConnectionRefusals([peer('p0'), peer('p1', { denied: 0, limit: 0, idle: 0, byPeer: {} })]), '')
     assert.equal(formatConnectionRefusals([

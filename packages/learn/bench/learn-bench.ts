@@ -179,14 +179,16 @@ async function main (): Promise<void> {
         const r = speedRun(backend, kind, train, speedSteps(backend, kind, quick))
         speed.push(r)
         const limit = r.limitMs === undefined ? '' : ` (limit ${r.limitMs} ms: ${r.withinLimit === true ? 'ok' : 'OVER'})`
-        console.log(`speed: ${backend} ${kind}: median ${r.medianMs.toFixed(2)} ms/step over ${r.steps} steps, p10 ${r.p10Ms.toFixed(2)}, p90 ${r.p90Ms.toFixed(2)}${limit}`)
+        console.log(`speed: ${backend} ${kind}: median ${r.medianMs.toFixed(2)} ms/step over ${r.steps} steps, ` +
+          `p10 ${r.p10Ms.toFixed(2)}, p90 ${r.p90Ms.toFixed(2)}${limit}`)
       }
     }
   }
 
   console.log('\nmodel     backend  params   epochs  accuracy  target  pass')
   for (const a of accuracy) {
-    console.log(`${a.model.padEnd(9)} ${a.backend.padEnd(8)} ${String(a.params).padEnd(8)} ${String(a.epochs).padEnd(7)} ${(100 * a.accuracy).toFixed(2).padStart(7)}%  ${(100 * a.target).toFixed(0)}%     ${a.passed ? 'yes' : 'NO'}`)
+    console.log(`${a.model.padEnd(9)} ${a.backend.padEnd(8)} ${String(a.params).padEnd(8)} ${String(a.epochs).padEnd(7)} ` +
+      `${(100 * a.accuracy).toFixed(2).padStart(7)}%  ${(100 * a.target).toFixed(0)}%     ${a.passed ? 'yes' : 'NO'}`)
   }
 
   const report = {

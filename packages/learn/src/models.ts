@@ -116,7 +116,8 @@ function createCnn (spec: ModelSpec, inputDim: number, numClasses: number, seed:
   const [h, w, c] = spec.imageShape ?? [28, 28, 1]
   const [c1, c2] = spec.channels ?? [16, 32]
   const hidden = spec.hidden ?? 64
-  for (const [name, v] of [['image height', h], ['image width', w], ['image channels', c], ['channels[0]', c1], ['channels[1]', c2], ['hidden', hidden]] as const) {
+  const sizes = [['image height', h], ['image width', w], ['image channels', c], ['channels[0]', c1], ['channels[1]', c2], ['hidden', hidden]] as const
+  for (const [name, v] of sizes) {
     checkInt(where, name, v, 1)
   }
   checkInt(where, 'numClasses', numClasses, 2)

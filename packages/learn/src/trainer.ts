@@ -60,7 +60,8 @@ export function learningRate (base: number, schedule: LrSchedule, step: number):
       const t = Math.min(step, schedule.totalSteps) / schedule.totalSteps
       return minLr + 0.5 * (base - minLr) * (1 + Math.cos(Math.PI * t))
     }
-    default: throw new LearnInputError('bad-parameter', `unknown learning-rate schedule '${String((schedule as { kind: unknown }).kind)}', expected constant, inv-sqrt, step or cosine`)
+    default: throw new LearnInputError('bad-parameter',
+      `unknown learning-rate schedule '${String((schedule as { kind: unknown }).kind)}', expected constant, inv-sqrt, step or cosine`)
   }
 }
 

@@ -17,7 +17,9 @@ describe('tensor hygiene', () => {
       await initBackend({ backend })
       const data = tinyData(200, 20, 4)
       const model = createModel({ kind: 'mlp', inputDim: 20, hidden: 8, numClasses: 4, seed: 1 })
-      const trainer = new Trainer(model, data, { lr: 0.05, momentum: 0.9, momentumKind: 'polyak', weightDecay: 1e-4, batchSize: 16, schedule: { kind: 'cosine', totalSteps: 1000 } })
+      const trainer = new Trainer(model, data, {
+        lr: 0.05, momentum: 0.9, momentumKind: 'polyak', weightDecay: 1e-4, batchSize: 16, schedule: { kind: 'cosine', totalSteps: 1000 }
+      })
       const params = new Float32Array(model.paramCount)
       const state = new Float32Array(model.paramCount)
       const start = tf.memory().numTensors

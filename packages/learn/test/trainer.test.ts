@@ -190,7 +190,9 @@ describe('trainer', () => {
     assert.throws(() => new Trainer(narrow, small, { lr: 0.1 }), /takes 3 features, the data has 784/)
     assert.throws(() => new Trainer(model, small, { lr: 0.1, momentum: 1 }), /momentum must be in \[0, 1\)/)
     assert.throws(() => new Trainer(model, small, { lr: 0.1, schedule: { kind: 'step', every: 0, gamma: 0.5 } }), /schedule.every must be an integer/)
-    const mislabelled: ClassificationDataset = { kind: 'classification', x: Float32Array.of(1, 2, 3), labels: Uint8Array.of(5), count: 1, features: 3, numClasses: 2 }
+    const mislabelled: ClassificationDataset = {
+      kind: 'classification', x: Float32Array.of(1, 2, 3), labels: Uint8Array.of(5), count: 1, features: 3, numClasses: 2
+    }
     const binary = createModel({ kind: 'logistic', inputDim: 3, numClasses: 2 })
     assert.throws(() => new Trainer(binary, mislabelled, { lr: 0.1 }), /label 5 of sample 0 is not below numClasses 2/)
     assert.throws(() => evaluate(binary, mislabelled), /label 5 of sample 0 is not below numClasses 2/)

@@ -288,7 +288,10 @@ const ATTACKS: readonly AttackEntry[] = [
   },
   {
     name: 'mimic', description: 'copy one honest vector', needs: HONEST,
-    params: [{ name: 'index', type: 'number', integer: true, min: 0, description: 'which honest vector; automatic: the most extreme along the top principal direction' }],
+    params: [{
+      name: 'index', type: 'number', integer: true, min: 0,
+      description: 'which honest vector; automatic: the most extreme along the top principal direction'
+    }],
     create: (p) => mimic({ index: p.index as number | undefined })
   },
   {
@@ -357,7 +360,8 @@ export function listAttacks (): AttackInfo[] {
 function resolveAttack (spec: string): { entry: AttackEntry, parsed: ParsedAttackSpec } {
   const raw = tokenizeSpec(spec, 'attack')
   if (raw.length > 1) {
-    throw new RobustInputError('bad-parameter', `attack spec "${spec}": one attack per spec, got ${raw.length} joined by '+' (second at column ${raw[1].offset + 1})`)
+    throw new RobustInputError('bad-parameter',
+      `attack spec "${spec}": one attack per spec, got ${raw.length} joined by '+' (second at column ${raw[1].offset + 1})`)
   }
   const { entry, stage } = resolveStage(spec, raw[0], ATTACKS, 'attack')
   return { entry, parsed: { spec: formatStage(entry, stage.params), name: entry.name, params: stage.params } }

@@ -265,7 +265,8 @@ function resolveRuleSpec (spec: string): { parsed: ParsedRuleSpec, entries: Rule
     }
     if (!last && entry.kind !== 'preaggregator') {
       throw new RobustInputError('bad-parameter',
-        `rule spec "${spec}": ${entry.name} at column ${r.offset + 1} is an aggregator, but only the last stage may be one; stages before it must be pre-aggregators (${names('preaggregator')})`)
+        `rule spec "${spec}": ${entry.name} at column ${r.offset + 1} is an aggregator, but only the last stage may be one; ` +
+        `stages before it must be pre-aggregators (${names('preaggregator')})`)
     }
     entries.push(entry)
     return { ...stage, kind: entry.kind, text: formatStage(entry, stage.params) }

@@ -83,12 +83,17 @@ const convention: ParamSpec = {
   description: 'neighbours in the Krum score: n − f − 1, or n − f − 2 as in Blanchard et al.'
 }
 
-function aggregator (name: string, weights: AggregatorWeights, description: string, params: readonly ParamSpec[], create: (p: Params) => Aggregator, aliases?: readonly string[]): AggregatorEntry {
+function aggregator (
+  name: string, weights: AggregatorWeights, description: string, params: readonly ParamSpec[], create: (p: Params) => Aggregator, aliases?: readonly string[]
+): AggregatorEntry {
   const needs: RuleNeeds = weights === 'used' ? { gossipWeights: true } : {}
   return { kind: 'aggregator', name, weights, needs, description, params, create, ...(aliases === undefined ? {} : { aliases }) }
 }
 
-function preaggregator (name: string, weights: PreAggregatorWeights, description: string, params: readonly ParamSpec[], create: (p: Params) => PreAggregator, aliases?: readonly string[]): PreAggregatorEntry {
+function preaggregator (
+  name: string, weights: PreAggregatorWeights, description: string, params: readonly ParamSpec[], create: (p: Params) => PreAggregator,
+  aliases?: readonly string[]
+): PreAggregatorEntry {
   return { kind: 'preaggregator', name, weights, needs: {}, description, params, create, ...(aliases === undefined ? {} : { aliases }) }
 }
 
@@ -127,9 +132,15 @@ export const RULES: readonly RuleEntry[] = [
   aggregator('cwtm', 'ignored', 'coordinate-wise trimmed mean: drop the f smallest and f largest per coordinate', [], () => cwtm(), ['trmean']),
   aggregator('meamed', 'ignored', 'per coordinate, mean of the n − f values closest to the median', [], () => meamed()),
   aggregator('geomed', 'ignored', 'geometric median by smoothed Weiszfeld iterations', [
-    { name: 'tol', type: 'number', min: 0, exclusiveMin: true, max: 1, exclusiveMax: true, default: 1e-6, description: 'stop when a step moves less than tol × the median distance' },
+    {
+      name: 'tol', type: 'number', min: 0, exclusiveMin: true, max: 1, exclusiveMax: true, default: 1e-6,
+      description: 'stop when a step moves less than tol × the median distance'
+    },
     { name: 'maxIter', type: 'number', integer: true, min: 1, default: 200, description: 'iteration cap per phase' },
-    { name: 'nu', type: 'number', min: 0, exclusiveMin: true, max: 1, exclusiveMax: true, default: 1e-8, description: 'smoothing: distances below ν × the median distance count as that' }
+    {
+      name: 'nu', type: 'number', min: 0, exclusiveMin: true, max: 1, exclusiveMax: true, default: 1e-8,
+      description: 'smoothing: distances below ν × the median distance count as that'
+    }
   ], (p) => geomed({ tol: num(p, 'tol'), maxIter: num(p, 'maxIter'), nu: num(p, 'nu') }), ['rfa']),
   aggregator('krum', 'ignored', 'the input with the lowest Krum score (sum of squared distances to its nearest neighbours)', [convention],
     (p) => krum({ convention: str(p, 'convention') as KrumConvention })),
@@ -165,7 +176,10 @@ export const RULES: readonly RuleEntry[] = [
   lossAware(aggregator('pawbrofl', 'ignored', 'loss-aware softmax re-weighting of a weighted robust rule, keeping its norm (needs loss gaps)', [
     { name: 'mu', type: 'number', min: 0, exclusiveMin: true, default: 0.1, description: 'softmax temperature μ' },
     { name: 'base', type: 'enum', values: PAWBROFL_BASES, default: 'filtering', description: 'the weighted robust rule giving q (its default parameters)' },
-    { name: 'prefer', type: 'enum', values: ['low-gap', 'high-gap'], default: 'low-gap', description: 'favour low loss gaps (gossip) or high ones (eq. 8 as written)' }
+    {
+      name: 'prefer', type: 'enum', values: ['low-gap', 'high-gap'], default: 'low-gap',
+      description: 'favour low loss gaps (gossip) or high ones (eq. 8 as written)'
+    }
   ], (p) => pawbrofl({ mu: num(p, 'mu'), base: baseRule(str(p, 'base') ?? 'filtering'), prefer: str(p, 'prefer') as GapPreference }))),
   lossAware(aggregator('fedlaw', 'ignored', 'weights on the sparse capped simplex from the loss gaps (needs loss gaps)', [
     { name: 's', type: 'number', integer: true, min: 1, description: 'at most s inputs get weight; automatic: n − f' },

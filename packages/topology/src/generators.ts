@@ -22,6 +22,7 @@ class EdgeSet {
     this.u.push(a); this.v.push(b)
     return true
   }
+
   get size (): number { return this.keys.size }
   graph (): Graph { return graphFromEdges(defaultIds(this.n), this.u, this.v) }
 }
@@ -179,6 +180,7 @@ function drawPairing (n: number, k: number, rng: Rng): EdgeSet | undefined {
   let free = points.length
   const edges = new EdgeSet(n)
   const remove = (i: number): void => { points[i] = points[--free] }
+  // eslint-disable-next-line no-unmodified-loop-condition -- remove() shrinks free
   while (free > 0) {
     let i = -1; let j = -1
     for (let tries = 0; tries < 50; tries++) {
@@ -383,11 +385,23 @@ export const generatorParameters: Record<GeneratorKind, { summary: string, optio
   star: { summary: 'hub p0 joined to all others', options: { n: 'nodes (≥ 2)' } },
   'erdos-renyi': { summary: 'G(n, p), components bridged so it is connected', options: { n: 'nodes', p: 'edge probability', seed: 'random seed (0)' } },
   regular: { summary: 'random k-regular graph (pairing model)', options: { n: 'nodes', k: 'degree (n·k even)', seed: 'random seed (0)' } },
-  'small-world': { summary: 'Watts–Strogatz ring lattice with rewiring', options: { n: 'nodes', k: 'even lattice degree (4)', beta: 'rewiring probability (0.1)', seed: 'random seed (0)' } },
+  'small-world': {
+    summary: 'Watts–Strogatz ring lattice with rewiring',
+    options: { n: 'nodes', k: 'even lattice degree (4)', beta: 'rewiring probability (0.1)', seed: 'random seed (0)' }
+  },
   'barabasi-albert': { summary: 'preferential attachment', options: { n: 'nodes', m: 'edges per new node (2)', seed: 'random seed (0)' } },
   dumbbell: { summary: 'two cliques joined by one bridge edge', options: { n: 'nodes (≥ 4)' } },
-  sbm: { summary: 'stochastic block model (communities)', options: { n: 'nodes', communities: 'blocks (2)', pIn: 'edge probability inside a block (0.5)', pOut: 'edge probability across blocks (0.02)', seed: 'random seed (0)' } },
-  'malicious-ring': { summary: 'honest ring, each with Byzantine leaves; one more on p0', options: { honest: 'honest nodes (5)', perNode: 'Byzantine leaves per honest node (2)', extra: 'extra Byzantine leaves on p0 (1)' } }
+  sbm: {
+    summary: 'stochastic block model (communities)',
+    options: {
+      n: 'nodes', communities: 'blocks (2)', pIn: 'edge probability inside a block (0.5)', pOut: 'edge probability across blocks (0.02)',
+      seed: 'random seed (0)'
+    }
+  },
+  'malicious-ring': {
+    summary: 'honest ring, each with Byzantine leaves; one more on p0',
+    options: { honest: 'honest nodes (5)', perNode: 'Byzantine leaves per honest node (2)', extra: 'extra Byzantine leaves on p0 (1)' }
+  }
 }
 
 /** Turns a graph into a topology document (weights of 1 are left implicit). */

@@ -15,7 +15,8 @@ export const MAX_TOPOLOGY_FILE_BYTES = 64 * 2 ** 20
 export async function readTopology (path: string, options: ParseOptions = {}): Promise<Topology> {
   const { size } = await stat(path)
   if (size > MAX_TOPOLOGY_FILE_BYTES) {
-    throw new TopologyError({ path: '', message: `${path} is ${(size / 2 ** 20).toFixed(0)} MiB; topology files of at most ${MAX_TOPOLOGY_FILE_BYTES / 2 ** 20} MiB are read` })
+    const message = `${path} is ${(size / 2 ** 20).toFixed(0)} MiB; topology files of at most ${MAX_TOPOLOGY_FILE_BYTES / 2 ** 20} MiB are read`
+    throw new TopologyError({ path: '', message })
   }
   const text = await readFile(path, 'utf8')
   // An edge list takes its name from the file's: made usable as a name (see validateTopology).

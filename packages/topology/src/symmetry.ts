@@ -96,6 +96,7 @@ class Trace {
     if (this.at >= this.reference.length || this.reference[this.at] !== x) this.mismatch = true
     this.at++
   }
+
   /** True when the recorded run matched the whole reference (always true when recording). */
   matched (): boolean {
     return this.reference === undefined || (!this.mismatch && this.at === this.reference.length)

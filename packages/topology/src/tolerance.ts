@@ -192,7 +192,9 @@ export function nodeTolerances (graph: Graph, sampler: ByzantineSampler, options
   const law = sampler.deterministic
     ? sampler.law ?? { kind: 'constant', mask: sampler.sample().slice() }
     : options.exact === false ? undefined : sampler.law
-  const countLaw = law === undefined ? undefined : exactCountLaw(graph, law, { caps, conditionOnHonest: conditional, enumerationLimit: options.enumerationLimit })
+  const countLaw = law === undefined
+    ? undefined
+    : exactCountLaw(graph, law, { caps, conditionOnHonest: conditional, enumerationLimit: options.enumerationLimit })
   if (countLaw !== undefined) {
     // Enumerated laws are summed in a node-dependent order: automorphic nodes copy one result.
     const orbits = countLaw.source === 'enumeration' && law !== undefined ? automorphismOrbits(toleranceSymmetry(graph, law)) : undefined
@@ -299,7 +301,9 @@ function exactReport (graph: Graph, caps: Int32Array, law: CountLaw, orbits: Orb
 
 interface MonteCarloSettings extends Common { maxSamples: number, conservative: boolean }
 
-function monteCarloReport (graph: Graph, sampler: ByzantineSampler, caps: Int32Array, orbits: Orbits | undefined, settings: MonteCarloSettings): ToleranceReport {
+function monteCarloReport (
+  graph: Graph, sampler: ByzantineSampler, caps: Int32Array, orbits: Orbits | undefined, settings: MonteCarloSettings
+): ToleranceReport {
   const { delta, samples, maxSamples, confidence, conditional, conservative } = settings
   const { n, offsets, neighbors } = graph
   const alpha = 1 - confidence
@@ -488,6 +492,7 @@ function monteCarloReport (graph: Graph, sampler: ByzantineSampler, caps: Int32A
 
   let target = samples
   for (;;) {
+    // eslint-disable-next-line no-unmodified-loop-condition -- draw() advances drawn
     while (drawn < target) draw()
     for (const u of active) counted[u] = drawn
     sizeCache.clear()

@@ -135,8 +135,11 @@ function validateNode (raw: unknown, path: string, issue: Report): TopologyNode 
   if (!SAFE_NAME.test(raw.id)) { issue(`${path}.id`, `${describe(raw.id)} is not a usable node id (${safeNameRule})`); return undefined }
   const node: TopologyNode = { id: raw.id }
   if (raw.addr !== undefined) {
-    if (typeof raw.addr !== 'string' || !raw.addr.startsWith('/')) issue(`${path}.addr`, `expected a multiaddr string such as "/ip4/127.0.0.1/tcp/4001", got ${describe(raw.addr)}`)
-    else node.addr = raw.addr
+    if (typeof raw.addr !== 'string' || !raw.addr.startsWith('/')) {
+      issue(`${path}.addr`, `expected a multiaddr string such as "/ip4/127.0.0.1/tcp/4001", got ${describe(raw.addr)}`)
+    } else {
+      node.addr = raw.addr
+    }
   }
   if (raw.host !== undefined) {
     if (typeof raw.host !== 'string' || raw.host === '') issue(`${path}.host`, `expected a non-empty string, got ${describe(raw.host)}`)
@@ -166,11 +169,20 @@ function validateEdges (raw: unknown, path: string, index: ReadonlyMap<string, n
     let ok = true
     for (const side of [0, 1]) {
       const id = edge[side]
-      if (typeof id !== 'string') { issue(`${at}[${side}]`, `expected a node id (string), got ${describe(id)}`); ok = false } else if (!index.has(id)) { issue(`${at}[${side}]`, `unknown node "${id}"`); ok = false }
+      if (typeof id !== 'string') {
+        issue(`${at}[${side}]`, `expected a node id (string), got ${describe(id)}`)
+        ok = false
+      } else if (!index.has(id)) {
+        issue(`${at}[${side}]`, `unknown node "${id}"`)
+        ok = false
+      }
     }
     if (edge.length === 3) {
       const w = edge[2]
-      if (typeof w !== 'number' || !Number.isFinite(w) || w <= 0) { issue(`${at}[2]`, `expected a positive finite weight, got ${describe(w)}`); ok = false } else if (w > TOPOLOGY_LIMITS.weightRange || w < 1 / TOPOLOGY_LIMITS.weightRange) {
+      if (typeof w !== 'number' || !Number.isFinite(w) || w <= 0) {
+        issue(`${at}[2]`, `expected a positive finite weight, got ${describe(w)}`)
+        ok = false
+      } else if (w > TOPOLOGY_LIMITS.weightRange || w < 1 / TOPOLOGY_LIMITS.weightRange) {
         issue(`${at}[2]`, `weight ${w} is outside [${1 / TOPOLOGY_LIMITS.weightRange}, ${TOPOLOGY_LIMITS.weightRange}]: rescale the weights`)
         ok = false
       }

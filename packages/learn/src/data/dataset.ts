@@ -36,7 +36,9 @@ export function outputWidth (data: Dataset): number {
 
 /** Checks the array lengths agree with count, features and the label range. */
 export function validateDataset (data: Dataset, where = 'dataset'): void {
-  if (!Number.isInteger(data.count) || data.count < 0) throw new LearnInputError('shape-mismatch', `${where}: count must be a non-negative integer, got ${data.count}`)
+  if (!Number.isInteger(data.count) || data.count < 0) {
+    throw new LearnInputError('shape-mismatch', `${where}: count must be a non-negative integer, got ${data.count}`)
+  }
   if (data.x.length !== data.count * data.features) {
     throw new LearnInputError('shape-mismatch', `${where}: x has ${data.x.length} values, expected count ${data.count} × features ${data.features}`)
   }
@@ -48,7 +50,8 @@ export function validateDataset (data: Dataset, where = 'dataset'): void {
       }
     }
   } else if (data.targets.length !== data.count * data.targetDim) {
-    throw new LearnInputError('shape-mismatch', `${where}: targets have ${data.targets.length} values, expected count ${data.count} × targetDim ${data.targetDim}`)
+    throw new LearnInputError('shape-mismatch',
+      `${where}: targets have ${data.targets.length} values, expected count ${data.count} × targetDim ${data.targetDim}`)
   }
 }
 

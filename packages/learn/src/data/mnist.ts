@@ -69,7 +69,9 @@ function decodeClasses (classes: ArrayLike<ClassEntry>, source: string): Decoded
       let row = offset
       for (let i = 0; i < images.length; i++) {
         if (images[i].length === 0) continue
-        if (images[i].length !== pixels) throw new LearnInputError('shape-mismatch', `${source}: image ${i} of class ${k} has ${images[i].length} pixels, expected ${pixels}`)
+        if (images[i].length !== pixels) {
+          throw new LearnInputError('shape-mismatch', `${source}: image ${i} of class ${k} has ${images[i].length} pixels, expected ${pixels}`)
+        }
         x.set(images[i], row * pixels)
         row++
       }

@@ -35,7 +35,8 @@ export function partition (labels: Uint8Array, spec: PartitionSpec, options: Par
     case 'dirichlet': return partitionDirichlet(labels, spec.alpha, options)
     case 'shards': return partitionShards(labels, spec.shardsPerNode, options)
     case 'quantity': return partitionQuantity(labels, spec.beta, options)
-    default: throw new LearnInputError('bad-parameter', `unknown partition kind '${String((spec as { kind: unknown }).kind)}', expected iid, dirichlet, shards or quantity`)
+    default: throw new LearnInputError('bad-parameter',
+      `unknown partition kind '${String((spec as { kind: unknown }).kind)}', expected iid, dirichlet, shards or quantity`)
   }
 }
 
@@ -49,7 +50,9 @@ function checkOptions (where: string, labels: Uint8Array, options: PartitionOpti
       `${where}: ${labels.length} samples cannot give ${options.nodes} nodes at least ${minPerNode} each`)
   }
   for (let i = 0; i < labels.length; i++) {
-    if (labels[i] >= options.numClasses) throw new LearnInputError('bad-parameter', `${where}: label ${labels[i]} of sample ${i} is not below numClasses ${options.numClasses}`)
+    if (labels[i] >= options.numClasses) {
+      throw new LearnInputError('bad-parameter', `${where}: label ${labels[i]} of sample ${i} is not below numClasses ${options.numClasses}`)
+    }
   }
   return minPerNode
 }

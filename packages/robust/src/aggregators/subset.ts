@@ -264,7 +264,9 @@ function gramTimes (D: Float64Array, n: number, set: ArrayLike<number>, m: numbe
  * vector u: for the d-space direction y = Σ uᵢ (xᵢ − x̄), yᵀ S y / yᵀ y = ‖Bu‖² / uᵀBu (S the
  * scatter matrix). `steps` power steps improve u in place; the best bound is returned.
  */
-function rayleighBound (D: Float64Array, n: number, set: ArrayLike<number>, m: number, u: Float64Array, w: Float64Array, steps: number, stopAt: number): number {
+function rayleighBound (
+  D: Float64Array, n: number, set: ArrayLike<number>, m: number, u: Float64Array, w: Float64Array, steps: number, stopAt: number
+): number {
   let bound = 0
   for (let s = 0; s < steps; s++) {
     const quad = gramTimes(D, n, set, m, u, w)

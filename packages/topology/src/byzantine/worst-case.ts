@@ -100,7 +100,8 @@ export function worstCase (graph: Graph, f: number, options: WorstCaseOptions = 
     return { nodes, overrun: search.nodes === undefined ? greedyOverrun : search.overrun, method: 'exact', searched: search.visited, budget }
   }
   if (strategy === 'exact') {
-    throw new RangeError(`worst case: the exhaustive search over C(${n}, ${f}) placements passed its work budget of ${budget}; use the greedy strategy or a larger budget`)
+    throw new RangeError(`worst case: the exhaustive search over C(${n}, ${f}) placements passed its work budget of ${budget}; ` +
+      'use the greedy strategy or a larger budget')
   }
   return { nodes: greedy, overrun: greedyOverrun, method: 'greedy', searched: search.visited, budget }
 }

@@ -23,9 +23,10 @@ function suiteCommand (suite: Suite<any>): AnyCommand {
   return defineCommand({
     name: suite.name,
     summary: `${suite.summary} (full ${suite.fullDuration})`,
-    description: `Runs the ${suite.name} suite: ${suite.summary}. The full profile takes ${suite.fullDuration} on a 2-core machine; --quick runs a small sweep ` +
-      'and fails (exit 1) when one of its checks fails. Each finished cell is written to <out>/cells/ at once, so Ctrl-C keeps it and running the ' +
-      'same command again resumes; then results.json, one CSV per table, plots/*.svg|png and report.md are written (`murmur report <out>` redoes them).',
+    description: `Runs the ${suite.name} suite: ${suite.summary}. The full profile takes ${suite.fullDuration} on a 2-core machine; ` +
+      '--quick runs a small sweep and fails (exit 1) when one of its checks fails. ' +
+      'Each finished cell is written to <out>/cells/ at once, so Ctrl-C keeps it and running the same command again resumes; ' +
+      'then results.json, one CSV per table, plots/*.svg|png and report.md are written (`murmur report <out>` redoes them).',
     options: { ...commonOptions, ...own },
     examples: [
       { command: `murmur bench ${suite.name} --quick`, description: `the quick profile into ${defaultBenchDir(suite.name, 'quick')}` },
@@ -57,13 +58,16 @@ function suiteCommand (suite: Suite<any>): AnyCommand {
       process.on('SIGINT', onSigint)
       let outcome
       try {
-        outcome = await runSuite(suite, { profile, outDir, options: given, seed: options.seed as number, signal: controller.signal, onProgress: progress.onEvent })
+        outcome = await runSuite(suite, {
+          profile, outDir, options: given, seed: options.seed as number, signal: controller.signal, onProgress: progress.onEvent
+        })
       } finally {
         progress.done()
         process.off('SIGINT', onSigint)
       }
       if (outcome.interrupted) {
-        throw new Error(`stopped: ${outcome.resumed + outcome.ran} of ${outcome.total} cells finished and kept in ${join(outDir, 'cells')}; run the same command again to resume`)
+        throw new Error(`stopped: ${outcome.resumed + outcome.ran} of ${outcome.total} cells finished and kept in ${join(outDir, 'cells')}; ` +
+          'run the same command again to resume')
       }
       const checks = outcome.summary?.checks ?? []
       for (const check of checks) io.stdout(`${check.ok ? '✓' : '✗'} ${check.name}: ${check.detail}\n`)
@@ -85,8 +89,10 @@ function suitesHelp (): string {
     const own = Object.entries(suite.options ?? {})
     if (own.length === 0) lines.push('      (no options of its own)')
     for (const [name, spec] of own) {
-      const flag = `--${name}${spec.type === 'boolean' ? '' : ` <${spec.placeholder ?? (spec.type === 'string' ? 'value' : spec.type === 'integer' ? 'n' : 'x')}>`}`
-      const extra = `${spec.choices === undefined ? '' : ` (${spec.choices.join(' | ')})`}${spec.default === undefined ? '' : ` (default: ${String(spec.default)})`}`
+      const placeholder = spec.placeholder ?? (spec.type === 'string' ? 'value' : spec.type === 'integer' ? 'n' : 'x')
+      const flag = `--${name}${spec.type === 'boolean' ? '' : ` <${placeholder}>`}`
+      const choices = spec.choices === undefined ? '' : ` (${spec.choices.join(' | ')})`
+      const extra = `${choices}${spec.default === undefined ? '' : ` (default: ${String(spec.default)})`}`
       lines.push(`      ${flag.padEnd(22)} ${spec.description}${extra}`)
     }
   }

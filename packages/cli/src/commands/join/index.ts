@@ -30,12 +30,22 @@ export const joinCommand = defineCommand({
     'median of several peers\' models, and trains from an agreed round to the end of the swarm\'s ' +
     'schedule. The run directory keeps the identity, checkpoints, metrics.jsonl, edges.jsonl and join.json.',
   options: {
-    bootstrap: { type: 'string', placeholder: 'multiaddrs', description: 'comma-separated peer addresses with /p2p/<PeerId> (from the swarm\'s bootstrap.txt); required' },
-    data: { type: 'string', placeholder: 'spec', description: 'own data: part:<i>/<n> (partition i of the swarm\'s data set split n ways) or a CSV file (features…, label); default: a fresh share of the swarm\'s data set' },
+    bootstrap: {
+      type: 'string', placeholder: 'multiaddrs',
+      description: 'comma-separated peer addresses with /p2p/<PeerId> (from the swarm\'s bootstrap.txt); required'
+    },
+    data: {
+      type: 'string', placeholder: 'spec',
+      description: 'own data: part:<i>/<n> (partition i of the swarm\'s data set split n ways) or a CSV file (features…, label); ' +
+        'default: a fresh share of the swarm\'s data set'
+    },
     degree: { type: 'integer', default: 3, placeholder: 'k', description: 'neighbours to find' },
     id: { type: 'string', placeholder: 'id', description: 'node id in the swarm (default j-<end of the PeerId>)' },
     listen: { type: 'string', default: '127.0.0.1', placeholder: 'ip', description: 'IPv4 address to listen on (the swarm\'s peers must reach it)' },
-    allow: { type: 'string', placeholder: 'ids|file', description: 'PeerIds that may connect besides the swarm\'s members: comma-separated, or a file with one a line (# comments); default: anyone' },
+    allow: {
+      type: 'string', placeholder: 'ids|file',
+      description: 'PeerIds that may connect besides the swarm\'s members: comma-separated, or a file with one a line (# comments); default: anyone'
+    },
     'run-dir': { type: 'string', placeholder: 'dir', description: 'state directory (default runs/join-<time>); an existing one keeps its identity' },
     'connect-timeout': { type: 'integer', default: 15, placeholder: 's', description: 'how long to keep trying the bootstrap peers' },
     protocol: { type: 'integer', default: PROTOCOL_VERSION, placeholder: 'v', description: 'protocol version to speak (for compatibility checks)' },
@@ -51,7 +61,9 @@ export const joinCommand = defineCommand({
     if (bootstrap.length === 0) throw new UsageError('--bootstrap is required: the address of a peer of the swarm', path)
     if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(options.listen)) throw new UsageError(`--listen: expected an IPv4 address, got "${options.listen}"`, path)
     if (options.degree < 1) throw new UsageError(`--degree: expected an integer ≥ 1, got ${options.degree}`, path)
-    if (options.id !== undefined && !isSafeName(options.id)) throw new UsageError(`--id: ${JSON.stringify(options.id)} is not a usable node id (${SAFE_NAME_RULE})`, path)
+    if (options.id !== undefined && !isSafeName(options.id)) {
+      throw new UsageError(`--id: ${JSON.stringify(options.id)} is not a usable node id (${SAFE_NAME_RULE})`, path)
+    }
     if (options['connect-timeout'] <= 0) throw new UsageError(`--connect-timeout: expected seconds > 0, got ${options['connect-timeout']}`, path)
     const allow = allowOption(options.allow, path)
     const data = options.data === undefined ? undefined : parseDataSpec(options.data, path)

@@ -74,7 +74,8 @@ export function formatConnectionRefusals (peers: readonly PeerFinal[]): string {
 
 /** What the run delivered, in a few lines: honest edges, isolation, the attack. */
 export function formatDelivery (d: DeliveryReport): string {
-  const lines = [`honest edges: ${pct(d.honest.share)} of models delivered in time (${d.honest.delivered} of ${d.honest.expected}), ${d.honest.liveAtEnd}/${d.honest.edges} live at the end` +
+  const lines = [`honest edges: ${pct(d.honest.share)} of models delivered in time (${d.honest.delivered} of ${d.honest.expected}), ` +
+    `${d.honest.liveAtEnd}/${d.honest.edges} live at the end` +
     (d.skippedBehind > 0 ? `; ${d.skippedBehind} rounds skipped by paused peers to catch up` : '')]
   if (d.attack === null) lines.push('attack: silent peers (nothing to deliver)')
   else if (d.attack !== undefined) {
@@ -107,42 +108,82 @@ export const launchCommand = defineCommand({
     momentum: { type: 'number', default: 0.9, description: 'heavy-ball momentum β' },
     'batch-size': { type: 'integer', default: 32, description: 'samples per SGD step' },
     'weight-decay': { type: 'number', default: 0, placeholder: 'λ', description: 'L2 weight decay: the gradient becomes g + λθ' },
-    'lr-schedule': { type: 'string', default: 'constant', placeholder: 'spec', description: 'learning rate over each peer\'s SGD steps t: constant, inv-sqrt (lr/√(1+t)), step:<every>:<gamma> (×gamma every <every> steps), cosine:<totalSteps>' },
+    'lr-schedule': {
+      type: 'string', default: 'constant', placeholder: 'spec',
+      description: 'learning rate over each peer\'s SGD steps t: constant, inv-sqrt (lr/√(1+t)), step:<every>:<gamma> (×gamma every <every> steps), ' +
+        'cosine:<totalSteps>'
+    },
     rule: { type: 'string', default: 'scclip', placeholder: 'spec', description: 'mixing rule, e.g. mean, cwmed, nnm+cwtm, scclip (see --list-rules)' },
     f: { type: 'string', default: 'auto', placeholder: 'n|auto', description: 'Byzantine neighbours each node tolerates; auto: f_i(δ) from μ_H' },
     delta: { type: 'number', default: 0.05, placeholder: 'δ', description: 'failure probability δ of f_i(δ) with --f auto' },
-    shortfall: { type: 'string', default: 'shrink-f', choices: ['shrink-f', 'keep'], description: 'when too few models arrive: lower f to what arrived, or keep the own model' },
-    attack: { type: 'string', default: 'none', placeholder: 'spec', description: 'Byzantine behaviour, e.g. signflip, alie, ipm, labelflip, dissensus, crash, nan (see --list-attacks)' },
+    shortfall: {
+      type: 'string', default: 'shrink-f', choices: ['shrink-f', 'keep'],
+      description: 'when too few models arrive: lower f to what arrived, or keep the own model'
+    },
+    attack: {
+      type: 'string', default: 'none', placeholder: 'spec',
+      description: 'Byzantine behaviour, e.g. signflip, alie, ipm, labelflip, dissensus, crash, nan (see --list-attacks)'
+    },
     byzantine: { type: 'string', placeholder: 'ids', description: 'comma-separated Byzantine node ids (default: drawn from μ_H)' },
     'byzantine-count': { type: 'integer', placeholder: 'k', description: 'draw from μ_H until exactly k peers are Byzantine' },
     'mu-seed': { type: 'integer', default: 0, description: 'seed of the μ_H draw' },
-    'round-timeout': { type: 'integer', default: 30000, placeholder: 'ms', description: 'the most a peer waits for its neighbours in a round; below it the wait follows the arrival times it sees (at least 2 s)' },
+    'round-timeout': {
+      type: 'integer', default: 30000, placeholder: 'ms',
+      description: 'the most a peer waits for its neighbours in a round; below it the wait follows the arrival times it sees (at least 2 s)'
+    },
     'eval-every': { type: 'integer', default: DEFAULT_EVAL_EVERY, description: 'evaluate test accuracy every k rounds' },
     'test-size': { type: 'integer', default: 1000, description: 'test samples each peer evaluates on' },
     dtype: { type: 'string', default: 'f32', choices: ['f32', 'f16'], description: 'number format of models on the wire' },
     init: { type: 'string', default: 'shared', choices: ['shared', 'independent'], description: 'initial models: the same on every peer, or one per peer' },
     seed: { type: 'integer', default: 0, description: 'seed of the data split, model initialisation and batches' },
-    backend: { type: 'string', choices: ['tensorflow', 'wasm', 'cpu'], description: 'force a tfjs backend (default: tensorflow if installed, else wasm; also MURMUR_BACKEND)' },
+    backend: {
+      type: 'string', choices: ['tensorflow', 'wasm', 'cpu'],
+      description: 'force a tfjs backend (default: tensorflow if installed, else wasm; also MURMUR_BACKEND)'
+    },
     workers: { type: 'integer', description: 'worker processes (default: one per core)' },
     open: { type: 'boolean', description: 'let newcomers join (`murmur join`); prints the bootstrap addresses and writes them to <run-dir>/bootstrap.txt' },
-    allow: { type: 'string', placeholder: 'ids|file', description: 'PeerIds that may connect besides the topology\'s own peers: comma-separated, or a file with one a line (# comments). Without it a swarm admits only its own peers, or with --open anyone; with it, --open admits only these newcomers' },
-    listen: { type: 'string', default: '127.0.0.1', placeholder: 'ip', description: 'IPv4 address the peers listen on; 0.0.0.0 or a LAN address lets other machines reach them' },
+    allow: {
+      type: 'string', placeholder: 'ids|file',
+      description: 'PeerIds that may connect besides the topology\'s own peers: comma-separated, ' +
+        'or a file with one a line (# comments). Without it a swarm admits only its own peers, or with --open anyone; ' +
+        'with it, --open admits only these newcomers'
+    },
+    listen: {
+      type: 'string', default: '127.0.0.1', placeholder: 'ip',
+      description: 'IPv4 address the peers listen on; 0.0.0.0 or a LAN address lets other machines reach them'
+    },
     only: { type: 'string', placeholder: 'ids', description: 'run only these comma-separated nodes here; the rest of the topology runs on other hosts' },
-    bootstrap: { type: 'string', placeholder: 'multiaddrs', description: 'with --only: comma-separated addresses of peers already running elsewhere (from their bootstrap.txt)' },
+    bootstrap: {
+      type: 'string', placeholder: 'multiaddrs',
+      description: 'with --only: comma-separated addresses of peers already running elsewhere (from their bootstrap.txt)'
+    },
     'peer-wait': { type: 'integer', default: 300, placeholder: 's', description: 'with --only: how long to wait for the nodes on other hosts' },
     'run-dir': { type: 'string', placeholder: 'dir', description: 'where results go (default runs/<topology>-<time>); an existing run resumes' },
-    force: { type: 'boolean', description: 'resume from --run-dir even when its run was made with other options (its plan.json is replaced); without it such a launch is refused. A different --rounds needs no --force' },
+    force: {
+      type: 'boolean',
+      description: 'resume from --run-dir even when its run was made with other options (its plan.json is replaced); ' +
+        'without it such a launch is refused. A different --rounds needs no --force'
+    },
     json: { type: 'boolean', description: 'print the final summary as JSON' },
     'list-rules': { type: 'boolean', description: 'list the mixing rules and exit' },
     'list-attacks': { type: 'boolean', description: 'list the Byzantine behaviours and exit' }
   },
   examples: [
     { command: 'murmur launch topologies/torus-4x4.json', description: '16 honest peers, MNIST, MLP, self-centred clipping (scclip) mixing' },
-    { command: 'murmur launch topologies/torus-4x4.json --attack signflip --byzantine-count 3 --rule cwmed', description: 'three sign-flipping peers drawn from μ_H' },
+    {
+      command: 'murmur launch topologies/torus-4x4.json --attack signflip --byzantine-count 3 --rule cwmed',
+      description: 'three sign-flipping peers drawn from μ_H'
+    },
     { command: 'murmur launch topologies/ring-16.json --rounds 20 --run-dir runs/ring', description: 'a short run; run it again to resume' },
     { command: 'murmur launch topologies/ring-16.json --open', description: 'a swarm others can `murmur join`' },
-    { command: 'murmur launch topologies/ring-16.json --only p0,p1,p2,p3,p4,p5,p6,p7 --listen 10.0.0.1', description: 'host A of two: half the ring (prints bootstrap addresses)' },
-    { command: 'murmur launch topologies/ring-16.json --only p8,p9,p10,p11,p12,p13,p14,p15 --listen 10.0.0.2 --bootstrap <addr from host A>', description: 'host B: the other half' }
+    {
+      command: 'murmur launch topologies/ring-16.json --only p0,p1,p2,p3,p4,p5,p6,p7 --listen 10.0.0.1',
+      description: 'host A of two: half the ring (prints bootstrap addresses)'
+    },
+    {
+      command: 'murmur launch topologies/ring-16.json --only p8,p9,p10,p11,p12,p13,p14,p15 --listen 10.0.0.2 --bootstrap <addr from host A>',
+      description: 'host B: the other half'
+    }
   ],
   run: async ({ options, positionals, io, path }) => {
     if (options['list-rules'] === true) {
@@ -159,7 +200,9 @@ export const launchCommand = defineCommand({
     const list = (text: string | undefined): string[] | undefined => text?.split(',').map((s) => s.trim()).filter((s) => s !== '')
     const only = list(options.only)
     const bootstrap = list(options.bootstrap)
-    if (bootstrap !== undefined && only === undefined) throw new UsageError('--bootstrap needs --only (which nodes run here); to add one node to a running swarm use `murmur join`', path)
+    if (bootstrap !== undefined && only === undefined) {
+      throw new UsageError('--bootstrap needs --only (which nodes run here); to add one node to a running swarm use `murmur join`', path)
+    }
     if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(options.listen)) throw new UsageError(`--listen: expected an IPv4 address, got "${options.listen}"`, path)
     if (!(options['peer-wait'] > 0)) throw new UsageError(`--peer-wait: expected seconds > 0, got ${options['peer-wait']}`, path)
     const allow = allowOption(options.allow, path)
@@ -221,10 +264,13 @@ export const launchCommand = defineCommand({
     const runDir = options['run-dir'] ?? defaultRunDir(topology.name)
     mkdirSync(runDir, { recursive: true })
     const fs = [...new Set(plan.nodes.map((n) => n.f))].sort((a, b) => a - b)
-    io.stderr(`murmur: ${plan.nodes.length} peers on ${topology.name}, rule ${plan.options.rule} (f ${fs.length === 1 ? fs[0] : `${fs[0]}–${fs[fs.length - 1]} per node`}), ` +
+    io.stderr(`murmur: ${plan.nodes.length} peers on ${topology.name}, ` +
+      `rule ${plan.options.rule} (f ${fs.length === 1 ? fs[0] : `${fs[0]}–${fs[fs.length - 1]} per node`}), ` +
       `${plan.byzantine.length === 0 ? 'no Byzantine peers' : `${plan.byzantine.length} Byzantine (${plan.options.attack}): ${plan.byzantine.join(', ')}`}\n`)
     for (const warning of plan.warnings ?? []) io.stderr(`murmur: warning: ${warning}\n`)
-    if (plan.overrun.length > 0) io.stderr(`murmur: warning: honest ${plan.overrun.join(', ')} ha${plan.overrun.length === 1 ? 's' : 've'} more Byzantine neighbours than their f\n`)
+    if (plan.overrun.length > 0) {
+      io.stderr(`murmur: warning: honest ${plan.overrun.join(', ')} ha${plan.overrun.length === 1 ? 's' : 've'} more Byzantine neighbours than their f\n`)
+    }
     io.stderr(`murmur: run directory ${runDir}\n`)
 
     // Worker processes inherit the environment, where @murmur/learn reads the forced backend.
@@ -251,7 +297,9 @@ export const launchCommand = defineCommand({
         ...(bootstrap === undefined ? {} : { bootstrap }),
         peerWaitMs: options['peer-wait'] * 1000,
         force: options.force === true,
-        onBootstrap: (addrs) => { bar.log(`murmur: bootstrap addresses (also in ${join(runDir, 'bootstrap.txt')}):\n${addrs.map((a) => `  ${a}`).join('\n')}`) },
+        onBootstrap: (addrs) => {
+          bar.log(`murmur: bootstrap addresses (also in ${join(runDir, 'bootstrap.txt')}):\n${addrs.map((a) => `  ${a}`).join('\n')}`)
+        },
         signal: controller.signal,
         onStatus: (message) => { bar.log(`murmur: ${message}`) },
         onRound: (r) => {
@@ -261,11 +309,16 @@ export const launchCommand = defineCommand({
       })
       bar.done()
       if (options.json === true) {
-        io.stdout(JSON.stringify({ runDir, final: result.final, interrupted: result.interrupted, delivery: result.delivery, peers: result.peers }, null, 2) + '\n')
+        const { final, interrupted, delivery, peers } = result
+        io.stdout(JSON.stringify({ runDir, final, interrupted, delivery, peers }, null, 2) + '\n')
       } else {
         const final = result.final
-        io.stdout(`${result.interrupted ? 'stopped' : 'finished'} after ${result.rounds.length === 0 ? 0 : result.rounds[result.rounds.length - 1].round + 1} rounds in ${(result.wallMs / 1000).toFixed(1)} s\n`)
-        if (final !== undefined) io.stdout(`honest accuracy at round ${final.round + 1}: mean ${(100 * (final.accuracy ?? 0)).toFixed(2)}%, min ${(100 * (final.minAccuracy ?? 0)).toFixed(2)}%\n`)
+        const rounds = result.rounds.length === 0 ? 0 : result.rounds[result.rounds.length - 1].round + 1
+        io.stdout(`${result.interrupted ? 'stopped' : 'finished'} after ${rounds} rounds in ${(result.wallMs / 1000).toFixed(1)} s\n`)
+        if (final !== undefined) {
+          io.stdout(`honest accuracy at round ${final.round + 1}: ` +
+            `mean ${(100 * (final.accuracy ?? 0)).toFixed(2)}%, min ${(100 * (final.minAccuracy ?? 0)).toFixed(2)}%\n`)
+        }
         io.stdout(formatDelivery(result.delivery))
         io.stdout(formatConnectionRefusals(result.peers))
         const unsaved = result.peers.filter((p) => p.checkpointFailures > 0)
@@ -277,7 +330,8 @@ export const launchCommand = defineCommand({
         const unlogged = result.peers.filter((p) => (p.metricsFailures ?? 0) > 0)
         if (unlogged.length > 0) {
           io.stdout(`warning: ${unlogged.reduce((a, p) => a + (p.metricsFailures ?? 0), 0)} lines of the peers' metrics.jsonl could not be written ` +
-            `(${unlogged.slice(0, 3).map((p) => `${p.id}, ${p.metricsError ?? 'unknown error'}`).join('; ')}${unlogged.length > 3 ? '; …' : ''}): those rounds are missing from the per-peer files\n`)
+            `(${unlogged.slice(0, 3).map((p) => `${p.id}, ${p.metricsError ?? 'unknown error'}`).join('; ')}${unlogged.length > 3 ? '; …' : ''}): ` +
+            'those rounds are missing from the per-peer files\n')
         }
         io.stdout(`results: ${join(runDir, 'summary.json')}, ${join(runDir, 'rounds.jsonl')}, ${join(runDir, 'peers')}/<id>/metrics.jsonl\n`)
       }

@@ -35,7 +35,10 @@ const options = {
   'ising-h': { type: 'number', description: 'ising: field h (default -1)' },
   'gaussian-tau': { type: 'number', description: 'gaussian: regularization τ of L + τI (default 1)' },
   'worst-f': { type: 'integer', description: 'worst-case: number of Byzantine nodes f' },
-  'worst-strategy': { type: 'string', choices: [...worstCaseStrategies], description: 'worst-case: placement strategy (default auto: exact search when it fits its budget, else greedy)' },
+  'worst-strategy': {
+    type: 'string', choices: [...worstCaseStrategies],
+    description: 'worst-case: placement strategy (default auto: exact search when it fits its budget, else greedy)'
+  },
   'byzantine-nodes': { type: 'string', placeholder: 'ids', description: 'fixed: comma-separated Byzantine node ids' }
 } as const
 
@@ -69,8 +72,14 @@ export const generateCommand = defineCommand({
   options,
   examples: [
     { command: 'murmur topology generate ring --n 8 -o ring-8.json', description: '8-node ring' },
-    { command: 'murmur topology generate torus --rows 4 --cols 4 --byzantine-model independent --byzantine-p 0.1', description: '4×4 torus with independent Byzantine nodes, printed to stdout' },
-    { command: 'murmur topology generate sbm --n 24 --communities 3 --p-in 0.6 --p-out 0.05 --byzantine-model cascade', description: 'three communities with a cascade μ_H' },
+    {
+      command: 'murmur topology generate torus --rows 4 --cols 4 --byzantine-model independent --byzantine-p 0.1',
+      description: '4×4 torus with independent Byzantine nodes, printed to stdout'
+    },
+    {
+      command: 'murmur topology generate sbm --n 24 --communities 3 --p-in 0.6 --p-out 0.05 --byzantine-model cascade',
+      description: 'three communities with a cascade μ_H'
+    },
     { command: 'murmur topology generate malicious-ring --honest 5', description: 'the 16-node malicious ring' }
   ],
   run: async ({ options: values, positionals, io, path }) => {

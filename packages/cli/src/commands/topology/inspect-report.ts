@@ -37,7 +37,16 @@ export interface InspectReport {
   connected: boolean
   components: number
   degree: DegreeStats
-  mixing: { rule: MixingRule, rho: number, spectralGap: number, lambda2: number | null, lambdaMin: number | null, errorBound: number, iterations: number, converged: boolean }
+  mixing: {
+    rule: MixingRule
+    rho: number
+    spectralGap: number
+    lambda2: number | null
+    lambdaMin: number | null
+    errorBound: number
+    iterations: number
+    converged: boolean
+  }
   algebraicConnectivity: { value: number, errorBound: number, iterations: number, converged: boolean }
   /** null when the graph is disconnected (infinite diameter). */
   diameter: { value: number | null, exact: boolean, lowerBound: number | null, upperBound: number | null }
@@ -207,20 +216,25 @@ export function formatInspectReport (report: InspectReport, allNodes = false): s
   const out: string[] = []
   const line = (label: string, text: string): void => { out.push(`${label.padEnd(14)}${text}`) }
   const plural = (count: number, word: string): string => `${count} ${word}${count === 1 ? '' : 's'}`
-  out.push(`${report.name}: ${plural(report.nodes, 'node')}, ${plural(report.edges, 'edge')}, ${report.connected ? 'connected' : `disconnected (${report.components} components)`}`)
+  const connectivity = report.connected ? 'connected' : `disconnected (${report.components} components)`
+  out.push(`${report.name}: ${plural(report.nodes, 'node')}, ${plural(report.edges, 'edge')}, ${connectivity}`)
   const d = report.degree
   line('degree', `min ${d.min}, max ${d.max}, mean ${fixed(d.mean, 2)}, median ${num(d.median)}, std ${fixed(d.std, 2)}`)
   const m = report.mixing
   const accuracy = m.errorBound === 0
     ? 'exact'
-    : m.converged ? `Lanczos, ${m.iterations} iterations, residual ≤ ${m.errorBound.toExponential(1)}`
+    : m.converged
+      ? `Lanczos, ${m.iterations} iterations, residual ≤ ${m.errorBound.toExponential(1)}`
       : `NOT converged after ${m.iterations} iterations: ρ ≥ ${fixed(m.rho, 6)}, residual ≤ ${m.errorBound.toExponential(1)}`
   line('mixing', `${m.rule}: ρ = ${fixed(m.rho, 6)}, spectral gap ${fixed(m.spectralGap, 6)} (${accuracy})`)
   if (m.lambda2 !== null && m.lambdaMin !== null) line('', `λ₂ = ${fixed(m.lambda2, 6)}, λ_n = ${fixed(m.lambdaMin, 6)}`)
   const a = report.algebraicConnectivity
   line('laplacian', `algebraic connectivity λ₂(L) = ${fixed(a.value, 6)}${a.converged ? '' : ' (not converged)'}`)
   const diam = report.diameter
-  line('diameter', diam.value === null ? '∞ (disconnected)' : diam.exact ? String(diam.value) : `≥ ${diam.lowerBound}, ≤ ${diam.upperBound} (search budget exhausted)`)
+  const diameter = diam.value === null
+    ? '∞ (disconnected)'
+    : diam.exact ? String(diam.value) : `≥ ${diam.lowerBound}, ≤ ${diam.upperBound} (search budget exhausted)`
+  line('diameter', diameter)
   const b = report.byzantine
   const t = report.tolerance
   if (b === null || t === null) {
@@ -237,13 +251,17 @@ export function formatInspectReport (report: InspectReport, allNodes = false): s
   const level = `${Math.round(t.confidence * 100)}%`
   line('tolerance', `f_i(δ = ${t.delta}) = min f with P(|N(i) ∩ B| > f) ≤ δ${t.conditionOnHonest ? ' given i honest' : ''}, capped at ⌊deg/2⌋`)
   if (t.exact) {
-    line('', `exact: ${t.source === 'enumeration' ? 'enumeration of all Byzantine sets' : t.source === 'poisson-binomial' ? 'Poisson-binomial law of the neighbour counts' : 'fixed Byzantine set'}`)
+    const source = t.source === 'enumeration'
+      ? 'enumeration of all Byzantine sets'
+      : t.source === 'poisson-binomial' ? 'Poisson-binomial law of the neighbour counts' : 'fixed Byzantine set'
+    line('', `exact: ${source}`)
   } else {
     const s = t.symmetry
     const sym = s === null
       ? ''
       : s.orbits < report.nodes
-        ? `; automorphic nodes pooled: ${s.orbits} orbit${s.orbits === 1 ? '' : 's'}${s.complete ? '' : ' (search budget reached: some automorphic nodes may be estimated apart)'}`
+        ? `; automorphic nodes pooled: ${s.orbits} orbit${s.orbits === 1 ? '' : 's'}` +
+          (s.complete ? '' : ' (search budget reached: some automorphic nodes may be estimated apart)')
         : s.complete ? '; no two nodes automorphic' : '; no automorphic nodes found (search budget reached)'
 
     const size = b.chain?.use === 'tolerance' ? ' on effective sample sizes (dependent draws)' : ''
@@ -257,7 +275,8 @@ export function formatInspectReport (report: InspectReport, allNodes = false): s
     for (const r of t.nodes) {
       const ci = r.exact ? 'exact' : `[${pct(r.low)}, ${pct(r.high)}]`
       const marks = `${unprotected.has(r.id) ? '  unprotected' : ''}${r.resolved ? '' : '  unsettled'}`
-      out.push(`  ${r.id.padEnd(10)} ${String(r.degree).padStart(4)} ${String(r.cap).padStart(4)} ${String(r.f).padStart(4)}  ${pct(r.probability)}   ${ci}${marks}`)
+      out.push(`  ${r.id.padEnd(10)} ${String(r.degree).padStart(4)} ${String(r.cap).padStart(4)} ${String(r.f).padStart(4)}  ` +
+        `${pct(r.probability)}   ${ci}${marks}`)
     }
   } else {
     out.push('  f_i   nodes')
@@ -266,17 +285,23 @@ export function formatInspectReport (report: InspectReport, allNodes = false): s
   if (t.unprotected.length === 0) {
     line('unprotected', `none: every node meets δ = ${t.delta} within its cap`)
   } else if (table) {
-    line('unprotected', `${t.unprotected.length} node${t.unprotected.length === 1 ? '' : 's'} (marked above) still exceed${t.unprotected.length === 1 ? 's' : ''} the cap with probability > δ`)
+    line('unprotected', `${t.unprotected.length} node${t.unprotected.length === 1 ? '' : 's'} (marked above) ` +
+      `still exceed${t.unprotected.length === 1 ? 's' : ''} the cap with probability > δ`)
   } else {
-    line('unprotected', `${t.unprotected.length} node${t.unprotected.length === 1 ? '' : 's'} exceed${t.unprotected.length === 1 ? 's' : ''} the cap with probability > δ = ${t.delta}:`)
+    line('unprotected', `${t.unprotected.length} node${t.unprotected.length === 1 ? '' : 's'} ` +
+      `exceed${t.unprotected.length === 1 ? 's' : ''} the cap with probability > δ = ${t.delta}:`)
     out.push('  node        deg  cap  P(>cap)  CI')
     const shown = t.unprotected.slice(0, 20)
-    for (const r of shown) out.push(`  ${r.id.padEnd(10)} ${String(r.degree).padStart(4)} ${String(r.cap).padStart(4)}  ${pct(r.probability)}   ${r.exact ? 'exact' : `[${pct(r.low)}, ${pct(r.high)}]`}`)
+    for (const r of shown) {
+      const ci = r.exact ? 'exact' : `[${pct(r.low)}, ${pct(r.high)}]`
+      out.push(`  ${r.id.padEnd(10)} ${String(r.degree).padStart(4)} ${String(r.cap).padStart(4)}  ${pct(r.probability)}   ${ci}`)
+    }
     if (t.unprotected.length > shown.length) out.push(`  … and ${t.unprotected.length - shown.length} more (--json lists all)`)
   }
   if (t.unresolved.length > 0) {
     const count = t.unresolved.length
-    line('unsettled', `${count} estimate${count === 1 ? '' : 's'}${table ? ' (marked above)' : ''} still straddle${count === 1 ? 's' : ''} δ after ${t.draws} draws: f_i from the upper confidence bound`)
+    line('unsettled', `${count} estimate${count === 1 ? '' : 's'}${table ? ' (marked above)' : ''} ` +
+      `still straddle${count === 1 ? 's' : ''} δ after ${t.draws} draws: f_i from the upper confidence bound`)
   }
   for (const warning of report.warnings) out.push(`warning: ${warning}`)
   return out.join('\n') + '\n'
@@ -287,8 +312,13 @@ type Byzantine = NonNullable<InspectReport['byzantine']>
 function placementText (w: NonNullable<Byzantine['worstCase']>): string {
   const overrun = `overruns ${w.overrun} honest node${w.overrun === 1 ? '' : 's'}`
   switch (w.method) {
-    case 'exact': return `exact worst case (${overrun}; no placement of ${w.nodes.length} overruns more, ${w.searched} partial placements searched): ${w.nodes.join(', ')}`
-    case 'greedy': return `greedy, not proven worst (${overrun}${w.budget > 0 ? `; the exhaustive search passed its work budget of ${w.budget} after ${w.searched} partial placements` : ''}): ${w.nodes.join(', ')}`
+    case 'exact':
+      return `exact worst case (${overrun}; no placement of ${w.nodes.length} overruns more, ${w.searched} partial placements searched): ` +
+        w.nodes.join(', ')
+    case 'greedy': {
+      const budget = w.budget > 0 ? `; the exhaustive search passed its work budget of ${w.budget} after ${w.searched} partial placements` : ''
+      return `greedy, not proven worst (${overrun}${budget}): ${w.nodes.join(', ')}`
+    }
     default: return `${w.method} (${overrun}): ${w.nodes.join(', ')}`
   }
 }
