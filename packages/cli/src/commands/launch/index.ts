@@ -6,8 +6,8 @@ import {
   type DeliveryReport, type PeerFinal, type RoundSummary, type SwarmOptions, type TaskConfig
 } from '@murmur/peer'
 import { listRules } from '@murmur/robust'
+import { createProgressBar } from '@murmur/bench'
 import { defineCommand, UsageError } from '../../command.ts'
-import { createProgressBar } from '../../progress.ts'
 import { defaultRunDir } from '../../run-dir.ts'
 import { readTopologyFile } from '../../topology-file.ts'
 
