@@ -22,7 +22,7 @@ export {
 } from './data/synthetic.ts'
 export { parseCsv, loadCsv, type CsvOptions } from './data/csv.ts'
 export {
-  partition, partitionIid, partitionDirichlet, partitionShards, partitionQuantity, labelSkew, sampleDirichlet,
+  partition, parsePartitionSpec, formatPartitionSpec, partitionIid, partitionDirichlet, partitionShards, partitionQuantity, labelSkew, sampleDirichlet,
   type Partition, type PartitionSpec, type PartitionOptions
 } from './data/partition.ts'
 export { createModel, type Model, type ModelSpec, type ModelKind, type Task, type Batch } from './models.ts'
