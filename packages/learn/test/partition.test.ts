@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { createRng } from '@murmur/robust'
 import {
-  formatPartitionSpec, labelHistogram, labelSkew, parsePartitionSpec, subset, type ClassificationDataset, partition, partitionDirichlet, partitionQuantity, partitionShards, sampleDirichlet,
+  labelHistogram, labelSkew, subset, type ClassificationDataset, partition, partitionDirichlet, partitionQuantity, partitionShards, sampleDirichlet,
+  formatPartitionSpec, parsePartitionSpec,
   type Partition, type PartitionSpec
 } from '../src/index.ts'
 
