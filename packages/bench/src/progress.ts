@@ -1,18 +1,25 @@
-// Progress of a suite run on stderr. On a terminal: one bar redrawn in place, counting cells with
-// the running cell's own fraction, and an ETA from the time the cells of this run took so far.
-// Elsewhere (CI logs, pipes): one plain line per finished cell.
+// Progress on stderr, one implementation for the suites and the CLI. On a terminal: one status
+// line redrawn in place (a bar, counts and an ETA), other lines printed above it. Elsewhere (CI
+// logs, pipes): plain lines only, so logs stay readable.
+//   createRunProgress: a suite run, fed the runner's events; counts cells with the running cell's
+//     own fraction, and takes its ETA from the time the cells of this run took so far.
+//   createProgressBar: steps of a long run (launch, join rounds), updated by position.
 
 import type { RunEvent } from './runner.ts'
 
-export interface RunProgressOptions {
-  /** Where to draw (default process.stderr). */
+/** Where a progress display writes. */
+interface Output {
+  /** Draw on this stream (default process.stderr). */
   stream?: NodeJS.WriteStream
-  /** Write lines here instead of the stream (the CLI passes its io; tests capture). */
+  /** Write text here instead of the stream (the CLI passes its io; tests capture). */
   write?: (text: string) => void
   /** Bar width in characters (default 24). */
   width?: number
   /** Force the terminal (true) or line (false) mode; default: whether the stream is a TTY. */
   tty?: boolean
+}
+
+export interface RunProgressOptions extends Output {
   /** Milliseconds between redraws of the bar (default 100). */
   redrawMs?: number
 }
@@ -26,6 +33,20 @@ export interface RunProgress {
   done: () => void
 }
 
+export interface ProgressOptions extends Output {
+  total: number
+  /** Without a terminal: print one line per this many steps (default ~20 lines per run). */
+  logEvery?: number
+}
+
+export interface ProgressBar {
+  /** Sets the position (steps done) and the text after the bar. */
+  update: (done: number, text: string) => void
+  /** Prints a line above the bar (the bar is redrawn under it). */
+  log: (line: string) => void
+  done: () => void
+}
+
 /** `mm:ss`, or `h:mm:ss` past an hour; `--:--` while unknown. */
 export function formatDuration (ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return '--:--'
@@ -36,10 +57,49 @@ export function formatDuration (ms: number): string {
   return h > 0 ? `${h}:${pad(m)}:${pad(s % 60)}` : `${pad(m)}:${pad(s % 60)}`
 }
 
-export function createRunProgress (options: RunProgressOptions = {}): RunProgress {
+/** `[████░░░░] done/total text eta mm:ss` for a ratio in [0, 1]. */
+function statusText (ratio: number, width: number, counts: string, etaMs: number): string {
+  const filled = Math.round(ratio * width)
+  return `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${counts} eta ${formatDuration(etaMs)}`
+}
+
+/** The terminal's one status line and the lines printed above it. */
+interface StatusLine {
+  readonly tty: boolean
+  readonly write: (text: string) => void
+  /** Redraws the status line (terminal only), cut to the terminal's width. */
+  show: (text: string) => void
+  /** Prints a line; on a terminal above the status line, which is drawn again under it. */
+  print: (text: string) => void
+  /** Ends the status line with a newline if one was drawn. */
+  end: () => void
+}
+
+function statusLine (options: Output): StatusLine {
   const stream = options.stream ?? process.stderr
   const tty = options.tty ?? (options.write === undefined && stream.isTTY === true)
   const write = options.write ?? ((text: string): void => { stream.write(text) })
+  let line = ''
+  return {
+    tty,
+    write,
+    show (text) {
+      line = text
+      if (tty) write(`\r\x1b[2K${text.slice(0, (stream.columns ?? 120) - 1)}`)
+    },
+    print (text) {
+      if (tty) write(`\r\x1b[2K${text}\n${line}`)
+      else write(text + '\n')
+    },
+    end () {
+      if (tty && line !== '') write('\n')
+      line = ''
+    }
+  }
+}
+
+export function createRunProgress (options: RunProgressOptions = {}): RunProgress {
+  const out = statusLine(options)
   const width = options.width ?? 24
   const redrawMs = options.redrawMs ?? 100
   let total = 0
@@ -49,7 +109,6 @@ export function createRunProgress (options: RunProgressOptions = {}): RunProgres
   let fraction = 0
   let current = ''
   let startedAt = 0 // first cell this process ran
-  let line = ''
   let lastDraw = 0
 
   // ETA: time per cell of this run so far (the running cell counts by its fraction), times what is left.
@@ -62,23 +121,16 @@ export function createRunProgress (options: RunProgressOptions = {}): RunProgres
 
   const render = (): string => {
     const ratio = total > 0 ? Math.min(1, (finished + fraction) / total) : 1
-    const filled = Math.round(ratio * width)
     const inCell = fraction > 0 ? ` ${Math.round(100 * fraction)}%` : ''
-    return `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${finished}/${total} ${current}${inCell} eta ${formatDuration(eta())}`
+    return statusText(ratio, width, `${finished}/${total} ${current}${inCell}`, eta())
   }
 
   const draw = (force: boolean): void => {
-    if (!tty) return
+    if (!out.tty) return
     const now = Date.now()
     if (!force && now - lastDraw < redrawMs) return
     lastDraw = now
-    line = render()
-    write(`\r\x1b[2K${line.slice(0, (stream.columns ?? 120) - 1)}`)
-  }
-
-  const print = (text: string): void => {
-    if (tty) write(`\r\x1b[2K${text}\n${line}`)
-    else write(text + '\n')
+    out.show(render())
   }
 
   return {
@@ -88,7 +140,7 @@ export function createRunProgress (options: RunProgressOptions = {}): RunProgres
           total = event.total
           finished = event.resumed
           resumed = event.resumed
-          if (resumed > 0) print(`${event.suite}: ${resumed} of ${total} cells already finished in ${event.outDir}, resuming`)
+          if (resumed > 0) out.print(`${event.suite}: ${resumed} of ${total} cells already finished in ${event.outDir}, resuming`)
           draw(true)
           break
         case 'cell-start':
@@ -105,7 +157,7 @@ export function createRunProgress (options: RunProgressOptions = {}): RunProgres
           finished++
           ranHere++
           fraction = 0
-          if (!tty) write(`[${finished}/${total}] ${event.cell.id} ${(event.ms / 1000).toFixed(1)} s, eta ${formatDuration(eta())}\n`)
+          if (!out.tty) out.write(`[${finished}/${total}] ${event.cell.id} ${(event.ms / 1000).toFixed(1)} s, eta ${formatDuration(eta())}\n`)
           draw(true)
           break
         case 'rendering':
@@ -115,10 +167,37 @@ export function createRunProgress (options: RunProgressOptions = {}): RunProgres
           break
       }
     },
-    log: print,
-    done () {
-      if (tty && line !== '') write('\n')
-      line = ''
-    }
+    log: out.print,
+    done: out.end
+  }
+}
+
+export function createProgressBar (options: ProgressOptions): ProgressBar {
+  const out = statusLine(options)
+  const width = options.width ?? 24
+  const logEvery = options.logEvery ?? Math.max(1, Math.ceil(options.total / 20))
+  let first: { done: number, at: number } | undefined
+  let lastLogged = -1
+
+  const render = (done: number, text: string): string => {
+    const ratio = options.total > 0 ? Math.min(1, done / options.total) : 1
+    // The ETA counts from the first update, so start-up time does not skew the rate.
+    first ??= { done, at: Date.now() }
+    const rate = (done - first.done) / Math.max(1, Date.now() - first.at)
+    const eta = rate > 0 ? (options.total - done) / rate : Number.NaN
+    return statusText(ratio, width, `${done}/${options.total} ${text}`, eta)
+  }
+
+  return {
+    update (done, text) {
+      const line = render(done, text)
+      out.show(line)
+      if (!out.tty && (done === options.total || done - lastLogged >= logEvery)) {
+        lastLogged = done
+        out.write(line + '\n')
+      }
+    },
+    log: out.print,
+    done: out.end
   }
 }

@@ -1,12 +1,7 @@
 // Small statistics the suites share.
 
 /** Median of the finite values (NaN when there are none); the mean of the middle two for even counts. */
-export function median (values: ArrayLike<number>): number {
-  const xs = Array.from(values).filter((v) => Number.isFinite(v)).sort((a, b) => a - b)
-  if (xs.length === 0) return Number.NaN
-  const m = xs.length >> 1
-  return xs.length % 2 === 1 ? xs[m] : (xs[m - 1] + xs[m]) / 2
-}
+export { median } from '@murmur/robust'
 
 /** Ordinary least squares y ≈ intercept + slope·x over the points [from, to). */
 export function leastSquares (x: ArrayLike<number>, y: ArrayLike<number>, from = 0, to = x.length): { slope: number, intercept: number, points: number } {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { createRunProgress, formatDuration } from '../src/progress.ts'
+import { createProgressBar, createRunProgress, formatDuration } from '../src/progress.ts'
 import type { Cell } from '../src/suite.ts'
 
 const cell = (id: string): Cell => ({ id, params: {}, seed: 0 })
@@ -28,6 +28,29 @@ test('on a terminal: a bar redrawn in place with the running cell\'s fraction', 
   p.onEvent({ type: 'cell-done', cell: cell('a'), index: 0, ms: 10 })
   assert.match(out, /\] 1\/4 a eta/)
   p.done()
+  assert.ok(out.endsWith('\n'))
+})
+
+test('a step bar without a terminal: a line every logEvery steps and at the end', () => {
+  let out = ''
+  const bar = createProgressBar({ total: 10, logEvery: 4, write: (t) => { out += t } })
+  for (let step = 1; step <= 10; step++) bar.update(step, `round ${step}`)
+  bar.log('a message')
+  bar.done()
+  const lines = out.trimEnd().split('\n')
+  assert.deepEqual(lines.slice(0, -1).map((l) => /\] (\d+)\/10 round/.exec(l)?.[1]), ['3', '7', '10'])
+  assert.match(lines[2], /^\[█{24}\] 10\/10 round 10 eta /)
+  assert.equal(lines[3], 'a message')
+})
+
+test('a step bar on a terminal: redrawn in place, messages above it', () => {
+  let out = ''
+  const bar = createProgressBar({ total: 4, width: 8, tty: true, write: (t) => { out += t } })
+  bar.update(2, 'half')
+  assert.match(out, /^\r\x1b\[2K\[████░░░░\] 2\/4 half eta --:--$/)
+  bar.log('note')
+  assert.ok(out.endsWith('\r\x1b[2Knote\n[████░░░░] 2/4 half eta --:--'))
+  bar.done()
   assert.ok(out.endsWith('\n'))
 })
 

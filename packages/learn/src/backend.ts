@@ -128,8 +128,3 @@ function describeBackend (name: BackendName): string {
   }
   return `wasm (${simd ? 'SIMD' : 'no SIMD'}, single thread)`
 }
-
-/** The active backend's name (after initBackend). */
-export function activeBackend (): string {
-  return tf.getBackend()
-}

@@ -4,7 +4,7 @@
  */
 export { LearnInputError, type LearnErrorCode } from './errors.ts'
 export {
-  initBackend, activeBackend, wasmDistDirectory, backendNames, backendEnvVar,
+  initBackend, wasmDistDirectory, backendNames, backendEnvVar,
   type BackendName, type InitBackendOptions
 } from './backend.ts'
 export { registerWasmGradientKernels, replaceSlowKernels, wasmGradientKernels } from './wasm-kernels.ts'
@@ -22,10 +22,10 @@ export {
 } from './data/synthetic.ts'
 export { parseCsv, loadCsv, type CsvOptions } from './data/csv.ts'
 export {
-  partition, partitionIid, partitionDirichlet, partitionShards, partitionQuantity, labelSkew, sampleDirichlet,
+  partition, parsePartitionSpec, formatPartitionSpec, partitionIid, partitionDirichlet, partitionShards, partitionQuantity, labelSkew, sampleDirichlet,
   type Partition, type PartitionSpec, type PartitionOptions
 } from './data/partition.ts'
-export { createModel, paramCountOf, type Model, type ModelSpec, type ModelKind, type Task, type Batch } from './models.ts'
+export { createModel, type Model, type ModelSpec, type ModelKind, type Task, type Batch } from './models.ts'
 export {
   Trainer, learningRate,
   type TrainerOptions, type TrainResult, type MomentumKind, type LrSchedule

@@ -250,11 +250,3 @@ class FlatModel implements Model {
     for (const v of this.variables) v.dispose()
   }
 }
-
-/** Parameter count of a spec without building it (for sizing buffers and frames). */
-export function paramCountOf (spec: ModelSpec): number {
-  const model = createModel(spec)
-  const n = model.paramCount
-  model.dispose()
-  return n
-}

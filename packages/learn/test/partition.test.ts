@@ -3,6 +3,7 @@ import { describe, test } from 'node:test'
 import { createRng } from '@murmur/robust'
 import {
   labelHistogram, labelSkew, subset, type ClassificationDataset, partition, partitionDirichlet, partitionQuantity, partitionShards, sampleDirichlet,
+  formatPartitionSpec, parsePartitionSpec,
   type Partition, type PartitionSpec
 } from '../src/index.ts'
 
@@ -128,5 +129,19 @@ describe('partitioners', () => {
     assert.throws(() => partition(labels, { kind: 'iid' }, { nodes: 200, numClasses: 10 }), /6000 samples cannot give 200 nodes at least 32 each/)
     assert.throws(() => partitionDirichlet(labels, 0, { nodes: 3, numClasses: 10 }), /alpha must be a finite number > 0/)
     assert.throws(() => partition(labels, { kind: 'iid' }, { nodes: 3, numClasses: 5 }), /label \d+ of sample \d+ is not below numClasses 5/)
+  })
+})
+
+describe('partition grammar', () => {
+  test('iid, dirichlet:<α>, shards:<k> and quantity:<β> read and write back', () => {
+    const specs: PartitionSpec[] = [{ kind: 'iid' }, { kind: 'dirichlet', alpha: 0.5 }, { kind: 'shards', shardsPerNode: 2 }, { kind: 'quantity', beta: 0.3 }]
+    for (const spec of specs) assert.deepEqual(parsePartitionSpec(formatPartitionSpec(spec)), spec)
+    assert.equal(formatPartitionSpec({ kind: 'dirichlet', alpha: 0.1 }), 'dirichlet:0.1')
+  })
+
+  test('anything else is refused with the grammar in the message', () => {
+    for (const text of ['iid:1', 'dirichlet', 'dirichlet:0', 'shards:1.5', 'shards:-1', 'quantity:x', 'dir:0.5', '']) {
+      assert.throws(() => parsePartitionSpec(text), /expected iid, dirichlet:<α>, shards:<per node> or quantity:<β>, got "/, text)
+    }
   })
 })

@@ -7,7 +7,7 @@
 //   open/   open swarms: the directory, changing neighbourhoods, joining
 //   swarm/  the local launcher: plans, worker processes, delivery accounting
 
-export { decodeFrame, encodeFrame, type Dtype, type FrameRejection } from './wire/frame.ts'
+export { decodeFrame, encodeFrame, frameBytes, FRAME_HEADER_BYTES, type Dtype, type FrameRejection } from './wire/frame.ts'
 export { PROTOCOL_VERSION, checkPlanManifest } from './wire/manifest.ts'
 
 export { createMurmurNode, type MurmurNode } from './net/node.ts'

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { crc32, decodeFrame, encodeFrame, FrameError, maxFrameBytes } from '../src/wire/frame.ts'
+import { crc32, decodeFrame, encodeFrame, FrameError, frameBytes, maxFrameBytes } from '../src/wire/frame.ts'
 import type { FrameExpectations, FrameRejection } from '../src/wire/frame.ts'
 
 const expect: FrameExpectations = { swarm: 's1', dimension: 5, minRound: 3, maxRound: 4 }
@@ -32,6 +32,22 @@ describe('model frame', () => {
         assert.equal(crc32(view), bitwise(view), `offset ${offset}, length ${length}`)
       }
     }
+  })
+
+  test('crc32 of nothing is 0', () => {
+    assert.equal(crc32(new Uint8Array(0)), 0)
+  })
+
+  test('frameBytes is the length of the encoded frame for either dtype and any ids', () => {
+    for (const dtype of ['f32', 'f16'] as const) {
+      for (const [swarm, sender] of [['', ''], ['s1', 'p7'], ['μ-swarm', 'péer']]) {
+        const bytes = encodeFrame({ swarm, sender, round: 0, dtype, params })
+        const idBytes = new TextEncoder().encode(swarm + sender).length
+        assert.equal(bytes.length, frameBytes(params.length, dtype, idBytes))
+      }
+    }
+    assert.equal(frameBytes(1000, 'f16'), 20 + 2000)
+    assert.equal(maxFrameBytes(1000), frameBytes(1000, 'f32', 2 * 255))
   })
 
   test('f32 round trip is exact and carries the header', () => {

@@ -7,7 +7,7 @@ export * from './aggregators/mean.ts'
 export * from './aggregators/coordinatewise.ts'
 export * from './preaggregators.ts'
 export * from './compose.ts'
-export { RULES, listRules, ruleEntry } from './registry.ts'
+export { RULES, listRules } from './registry.ts'
 export type {
   RuleEntry, RuleInfo, RuleNeeds, AggregatorEntry, PreAggregatorEntry, AggregatorWeights, PreAggregatorWeights, WeightsTreatment
 } from './registry.ts'

@@ -195,10 +195,6 @@ function baseRule (name: string): Aggregator {
   if (entry === undefined || entry.kind !== 'aggregator') throw new RobustInputError('bad-parameter', `pawbrofl: unknown base rule ${name}`)
   return entry.create({})
 }
-/** The entry a name or alias refers to, case-insensitively. */
-export function ruleEntry (name: string): RuleEntry | undefined {
-  return findEntry(RULES, name)
-}
 
 /** What `murmur --help` shows about a rule. */
 export interface RuleInfo {

@@ -49,6 +49,16 @@ function rotl (x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0
 }
 
+/**
+ * A 32-bit seed from a text, FNV-1a over its UTF-16 code units: a stable name (a node id, a bench
+ * cell) gives the same seed on every machine, different names give unrelated ones.
+ */
+export function seedFromText (text: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
+  return h >>> 0
+}
+
 /** Fisher–Yates shuffle of 0..n-1. */
 export function permutation (n: number, rng: Rng): Uint32Array {
   const p = new Uint32Array(n)

@@ -95,3 +95,14 @@ export function quantile (values: ArrayLike<number>, q: number): number {
   const hi = Math.min(xs.length - 1, lo + 1)
   return xs[lo] + (pos - lo) * (xs[hi] - xs[lo])
 }
+
+/**
+ * Median of the finite values of `values` (non-finite ones are ignored; NaN when none is left): the
+ * middle value, or the mean of the middle two for even counts. For reports: timings, sizes, degrees.
+ */
+export function median (values: ArrayLike<number>): number {
+  const xs = Array.from(values).filter((v) => Number.isFinite(v)).sort((a, b) => a - b)
+  if (xs.length === 0) return Number.NaN
+  const m = xs.length >> 1
+  return xs.length % 2 === 1 ? xs[m] : (xs[m - 1] + xs[m]) / 2
+}

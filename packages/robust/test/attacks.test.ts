@@ -7,8 +7,8 @@ import {
 import type { AttackContext } from '../src/attacks.ts'
 import { createRule } from '../src/compose.ts'
 import { RobustInputError } from '../src/errors.ts'
-import { createRng } from '../src/rng.ts'
-import { meanAndStd, normalQuantile } from '../src/stats.ts'
+import { createRng, seedFromText } from '../src/rng.ts'
+import { meanAndStd, median, normalQuantile, quantile } from '../src/stats.ts'
 
 const vec = (...v: number[]): Float32Array => Float32Array.from(v)
 
@@ -23,6 +23,30 @@ function assertClose (actual: ArrayLike<number>, expected: ArrayLike<number>, to
 const honest = [vec(1, 2), vec(3, 6), vec(5, 1)]
 const sigma = [Math.sqrt(8 / 3), Math.sqrt(14 / 3)]
 const ctx: AttackContext = { honest, own: vec(1, -2), n: 25, f: 5 }
+
+describe('seeds from text', () => {
+  test('FNV-1a: the published check values', () => {
+    assert.equal(seedFromText(''), 0x811c9dc5)
+    assert.equal(seedFromText('a'), 0xe40c292c)
+    assert.equal(seedFromText('foobar'), 0xbf9cf968)
+  })
+})
+
+describe('median and quantile', () => {
+  test('the middle value, the mean of the middle two, non-finite values ignored', () => {
+    assert.equal(median([3, 1, 2]), 2)
+    assert.equal(median(Float32Array.of(4, 1, 3, 2)), 2.5)
+    assert.equal(median([Number.NaN, 5, Infinity, 1]), 3)
+    assert.ok(Number.isNaN(median([])))
+  })
+
+  test('quantile interpolates between order statistics', () => {
+    assert.equal(quantile([10, 0, 20, 30], 0.5), 15)
+    assert.equal(quantile([10, 0, 20, 30], 0.9), 27)
+    assert.equal(quantile([7], 0.3), 7)
+    assert.ok(Number.isNaN(quantile([], 0.5)))
+  })
+})
 
 describe('Φ⁻¹', () => {
   test('known quantiles to 1e-7', () => {

@@ -1,3 +1,5 @@
+import { median } from '@murmur/robust'
+
 /**
  * An undirected graph in compressed sparse row form: the neighbours of node i are
  * `neighbors[offsets[i] .. offsets[i + 1])`, sorted ascending, with matching `weights`.
@@ -176,7 +178,5 @@ export function degreeStats (g: Graph): DegreeStats {
   let sum = 0; let sq = 0
   for (let i = 0; i < g.n; i++) { sum += d[i]; sq += d[i] * d[i] }
   const mean = sum / g.n
-  const half = g.n >> 1
-  const median = g.n % 2 === 1 ? d[half] : (d[half - 1] + d[half]) / 2
-  return { min: d[0], max: d[g.n - 1], mean, median, std: Math.sqrt(Math.max(0, sq / g.n - mean * mean)) }
+  return { min: d[0], max: d[g.n - 1], mean, median: median(d), std: Math.sqrt(Math.max(0, sq / g.n - mean * mean)) }
 }

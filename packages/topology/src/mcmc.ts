@@ -3,6 +3,7 @@
 // rank-normalised, after Vehtari, Gelman, Simpson, Carpenter and Bürkner (2021), "Rank-normalization,
 // folding, and localization: an improved R̂ for assessing convergence of MCMC".
 
+import { quantile } from '@murmur/robust'
 import { normalQuantile } from './stats.ts'
 
 /** One chain's values, in draw order. */
@@ -197,7 +198,7 @@ export function rankNormalizedSplitRhat (chains: readonly ChainSeries[]): number
   const pooled = new Float64Array(chains.length * length)
   chains.forEach((chain, c) => { for (let t = 0; t < length; t++) pooled[c * length + t] = chain[t] })
   const bulk = splitRhat(split(normalScores(pooled), chains.length, length))
-  const median = quantileOfSorted(pooled.slice().sort(), 0.5)
+  const median = quantile(pooled, 0.5)
   for (let k = 0; k < pooled.length; k++) pooled[k] = Math.abs(pooled[k] - median)
   const tails = splitRhat(split(normalScores(pooled), chains.length, length))
   return Math.max(bulk, tails)
@@ -205,12 +206,6 @@ export function rankNormalizedSplitRhat (chains: readonly ChainSeries[]): number
 
 function split (pooled: Float64Array, chains: number, length: number): Float64Array[] {
   return Array.from({ length: chains }, (_, c) => pooled.subarray(c * length, (c + 1) * length))
-}
-
-function quantileOfSorted (sorted: Float64Array, q: number): number {
-  const at = q * (sorted.length - 1)
-  const low = Math.floor(at)
-  return low + 1 < sorted.length ? sorted[low] + (at - low) * (sorted[low + 1] - sorted[low]) : sorted[low]
 }
 
 /** Φ⁻¹((r − 3/8)/(S + 1/4)) for the average rank r of each value among all S (Blom's scores). */

@@ -3,7 +3,7 @@
 // the neighbour's own authenticated connection, next to its honest traffic, and compares what it
 // sent with what the receivers counted.
 
-import { encodeFrame, MODEL_PROTOCOL, type FrameRejection, type MurmurNode } from '@murmur/peer'
+import { encodeFrame, FRAME_HEADER_BYTES, MODEL_PROTOCOL, type FrameRejection, type MurmurNode } from '@murmur/peer'
 import { createRng, type Rng } from '@murmur/robust'
 import type { PeerId } from '@libp2p/interface'
 import * as lp from 'it-length-prefixed'
@@ -67,15 +67,15 @@ export function fuzzStream (kind: FuzzKind, ctx: FuzzContext, rng: Rng): Uint8Ar
   }
   switch (kind) {
     case 'garbage': {
-      const bytes = random(20 + rng.int(400))
+      const bytes = random(FRAME_HEADER_BYTES + rng.int(400))
       bytes[0] = 0 // never the magic
       return prefixed(bytes)
     }
-    case 'short': return prefixed(random(1 + rng.int(19)))
+    case 'short': return prefixed(random(1 + rng.int(FRAME_HEADER_BYTES - 1)))
     case 'bad-magic': { const b = frame(); b[1] ^= 0xff; return prefixed(b) }
     case 'version': { const b = frame(); b[4] = 2 + rng.int(250); return prefixed(b) }
     case 'dtype': { const b = frame(); b[5] = 2 + rng.int(250); return prefixed(b) }
-    case 'length-mismatch': return prefixed(frame().subarray(0, 21 + rng.int(ctx.dimension)))
+    case 'length-mismatch': return prefixed(frame().subarray(0, FRAME_HEADER_BYTES + 1 + rng.int(ctx.dimension)))
     case 'dimension': return prefixed(encodeFrame({ swarm: ctx.swarm, sender: ctx.sender, round: 0, dtype: 'f32', params: new Float32Array(ctx.dimension + 1 + rng.int(8)) }))
     case 'wrong-swarm': return prefixed(frame({ swarm: `not-${ctx.swarm}` }))
     case 'checksum': { const b = frame(); b[b.length - 1 - rng.int(ctx.dimension)] ^= 1 + rng.int(255); return prefixed(b) }

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { isAbsolute, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { PartitionSpec } from '@murmur/learn'
+import { parsePartitionSpec, type PartitionSpec } from '@murmur/learn'
 import { DEFAULT_EVAL_EVERY } from '@murmur/peer'
 import { parseTopology, summarizeMean, type Topology } from '@murmur/topology'
 
@@ -114,11 +114,17 @@ export function readTopologySync (path: string): Topology {
 /** `iid` or a Dirichlet α such as `0.1` (also `dir0.1`, `dirichlet:0.1`). */
 export function parseHeterogeneity (text: string): PartitionSpec {
   const t = text.trim().toLowerCase()
-  if (t === 'iid') return { kind: 'iid' }
+  // The shorthands name a partition spec of @murmur/learn's grammar, which then reads it.
   const match = /^(?:dir(?:ichlet)?[:=]?)?([0-9]*\.?[0-9]+(?:e[-+]?[0-9]+)?)$/.exec(t)
-  const alpha = match === null ? Number.NaN : Number(match[1])
-  if (!(alpha > 0 && Number.isFinite(alpha))) throw new Error(`heterogeneity "${text}": expected iid or a Dirichlet α > 0 such as 1 or 0.1`)
-  return { kind: 'dirichlet', alpha }
+  const spec = t === 'iid' ? 'iid' : match === null ? undefined : `dirichlet:${match[1]}`
+  let partition: PartitionSpec | undefined
+  try {
+    if (spec !== undefined) partition = parsePartitionSpec(spec)
+  } catch {}
+  if (partition === undefined || (partition.kind === 'dirichlet' && !Number.isFinite(partition.alpha))) {
+    throw new Error(`heterogeneity "${text}": expected iid or a Dirichlet α > 0 such as 1 or 0.1`)
+  }
+  return partition
 }
 
 /** Short label of a partition: `iid`, `dir0.1`. */

@@ -28,6 +28,41 @@ export interface PartitionOptions {
   minPerNode?: number
 }
 
+/**
+ * A partition spec from its text form, the grammar of `--partition` and of run plans: `iid`,
+ * `dirichlet:<α>`, `shards:<per node>` (an integer) or `quantity:<β>`, with α, β and the shard
+ * count > 0. Throws a LearnInputError that says what was expected.
+ */
+export function parsePartitionSpec (text: string): PartitionSpec {
+  const [kind, value] = text.split(':')
+  const number = Number(value)
+  switch (kind) {
+    case 'iid':
+      if (value === undefined) return { kind: 'iid' }
+      break
+    case 'dirichlet':
+      if (number > 0) return { kind: 'dirichlet', alpha: number }
+      break
+    case 'shards':
+      if (Number.isInteger(number) && number > 0) return { kind: 'shards', shardsPerNode: number }
+      break
+    case 'quantity':
+      if (number > 0) return { kind: 'quantity', beta: number }
+      break
+  }
+  throw new LearnInputError('bad-parameter', `expected iid, dirichlet:<α>, shards:<per node> or quantity:<β>, got "${text}"`)
+}
+
+/** The text form of a partition spec, as parsePartitionSpec reads it. */
+export function formatPartitionSpec (spec: PartitionSpec): string {
+  switch (spec.kind) {
+    case 'iid': return 'iid'
+    case 'dirichlet': return `dirichlet:${spec.alpha}`
+    case 'shards': return `shards:${spec.shardsPerNode}`
+    case 'quantity': return `quantity:${spec.beta}`
+  }
+}
+
 /** Splits `labels.length` samples over nodes as `spec` says. */
 export function partition (labels: Uint8Array, spec: PartitionSpec, options: PartitionOptions): Partition {
   switch (spec.kind) {

@@ -3,7 +3,7 @@
 // rejection a libp2p peer would count is counted here too. For unit tests and fast simulations
 // of many peers in one process.
 
-import { encodeFrame, type Dtype, type FrameRejection } from '../wire/frame.ts'
+import { encodeFrame, type Dtype } from '../wire/frame.ts'
 import { Inbox } from '../round/inbox.ts'
 import { waitForRound, type RoundWaiter } from '../round/wait.ts'
 import type { CollusionChannel, ModelTransport } from '../round/types.ts'

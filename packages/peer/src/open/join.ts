@@ -2,7 +2,7 @@
 // learn the membership, pick neighbours by peer sampling (they add this node back), start from
 // a robust aggregate of several neighbours' models, and train from an agreed round on.
 
-import { createRng, createRule, maxTolerableF, permutation } from '@murmur/robust'
+import { createRng, createRule, maxTolerableF, permutation, seedFromText } from '@murmur/robust'
 import { isSafeName, SAFE_NAME_RULE } from '@murmur/topology'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { writeFile } from 'node:fs/promises'
@@ -168,7 +168,7 @@ export async function joinSwarm (options: JoinOptions): Promise<JoinResult> {
 
     // Peer sampling: a seeded random order of the known members.
     const others = members.filter((m) => m.id !== id)
-    const order = Array.from(permutation(others.length, createRng(hashId(id))), (k) => others[k])
+    const order = Array.from(permutation(others.length, createRng(seedFromText(id))), (k) => others[k])
     const sources = order.slice(0, Math.max(degree, 2 * f + 1, 3))
     const models = await peer.fetchModels(sources)
     if (models.size === 0) throw new JoinError('no peer answered with its model; cannot start')
@@ -228,10 +228,4 @@ async function waitForRound (peer: MurmurPeer, neighbours: readonly MemberRecord
     }
     if (pending.size > 0) await new Promise((resolve) => setTimeout(resolve, ROUND_POLL_MS))
   }
-}
-
-function hashId (id: string): number {
-  let h = 2166136261
-  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619)
-  return h >>> 0
 }

@@ -16,6 +16,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { logger } from '@libp2p/logger'
 import { multiaddr } from '@multiformats/multiaddr'
+import { median } from '@murmur/robust'
 import { writeFileAtomic } from '../atomic-file.ts'
 import { parseBehaviour } from '../round/byzantine.ts'
 import { DeliveryLedger, type DeliveryReport } from './delivery.ts'
@@ -201,11 +202,9 @@ interface Pending {
   rss: number[]
 }
 
-function median (values: number[]): number {
-  if (values.length === 0) return 0
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+/** Median of a round's timings; 0 for none, so summaries stay numbers. */
+function medianOrZero (values: number[]): number {
+  return values.length === 0 ? 0 : median(values)
 }
 
 /** Mean over vectors of ‖x_i − x̄‖², in double precision, without an n × d buffer. */
@@ -320,18 +319,18 @@ export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult>
       ...(accuracies.length > 0 && lastAccuracy !== undefined ? { accuracy: lastAccuracy.accuracy, minAccuracy: lastAccuracy.min } : {}),
       consensusDistance: consensusDistance([...entry.params.values()]),
       trainLoss: h.reduce((a, m) => a + m.trainLoss, 0) / Math.max(1, h.length),
-      roundMs: median(ran.map((m) => m.roundMs)),
-      computeMs: median(ran.map((m) => m.computeMs)),
-      communicateMs: median(ran.map((m) => m.communicateMs)),
-      aggregateMs: median(ran.map((m) => m.aggregateMs)),
+      roundMs: medianOrZero(ran.map((m) => m.roundMs)),
+      computeMs: medianOrZero(ran.map((m) => m.computeMs)),
+      communicateMs: medianOrZero(ran.map((m) => m.communicateMs)),
+      aggregateMs: medianOrZero(ran.map((m) => m.aggregateMs)),
       degraded: h.filter((m) => m.mix === 'degraded').length,
       skipped: h.filter((m) => m.mix === 'skipped').length,
       rejected: h.reduce((a, m) => a + Object.values(m.rejected).reduce((s, c) => s + (c ?? 0), 0), 0),
-      rssPerPeer: median(entry.rss),
+      rssPerPeer: medianOrZero(entry.rss),
       edgesLive: live,
       edges,
       isolated: ledger.isolatedPeerRounds - isolatedBefore,
-      deadlineMs: median(ran.map((m) => m.deadlineMs)),
+      deadlineMs: medianOrZero(ran.map((m) => m.deadlineMs)),
       // Each peer's count is its total so far.
       writeFailures: logFailures + h.reduce((a, m) => a + (m.writeFailures ?? 0), 0)
     }
@@ -502,8 +501,8 @@ export async function launchSwarm (options: LaunchOptions): Promise<SwarmResult>
       interrupted,
       ...(error === undefined ? {} : { error }),
       final,
-      medianRoundMs: median(rounds.map((r) => r.roundMs)),
-      medianRssPerPeer: median(rounds.map((r) => r.rssPerPeer)),
+      medianRoundMs: medianOrZero(rounds.map((r) => r.roundMs)),
+      medianRssPerPeer: medianOrZero(rounds.map((r) => r.rssPerPeer)),
       peers: finals,
       wallMs: Date.now() - started
     }

@@ -8,7 +8,7 @@
 
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
-import type { LrSchedule, PartitionSpec } from '@murmur/learn'
+import { formatPartitionSpec, type LrSchedule, type PartitionSpec } from '@murmur/learn'
 import type { Topology, TopologyEdge } from '@murmur/topology'
 import { formatLrSchedule, type SwarmPlan } from './plan.ts'
 import { writeFileAtomic } from '../atomic-file.ts'
@@ -113,10 +113,7 @@ function partitionText (value: unknown): string {
   const p = value as PartitionSpec | undefined
   switch (p?.kind) {
     case undefined: return 'iid'
-    case 'iid': return 'iid'
-    case 'dirichlet': return `dirichlet:${p.alpha}`
-    case 'shards': return `shards:${p.shardsPerNode}`
-    case 'quantity': return `quantity:${p.beta}`
+    case 'iid': case 'dirichlet': case 'shards': case 'quantity': return formatPartitionSpec(p)
     default: return canonical(value)
   }
 }

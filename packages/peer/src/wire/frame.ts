@@ -14,9 +14,12 @@
 //   20+S   P    sender id
 //   20+S+P d·4 or d·2 payload, little-endian
 
+import { crc32 as zlibCrc32 } from 'node:zlib'
+
 export const FRAME_VERSION = 1
 const MAGIC = 0x524d524d // "MRMR" read as a little-endian u32
-const FIXED_HEADER = 20
+/** Bytes of the header before the ids. */
+export const FRAME_HEADER_BYTES = 20
 const MAX_ID_BYTES = 255
 
 export type Dtype = 'f32' | 'f16'
@@ -59,9 +62,14 @@ export class FrameError extends Error {
 const encoder = new TextEncoder()
 const decoder = new TextDecoder('utf-8', { fatal: true })
 
+/** Bytes of a frame of `dimension` parameters as `dtype` whose swarm and sender ids take `idBytes` UTF-8 bytes together. */
+export function frameBytes (dimension: number, dtype: Dtype, idBytes = 0): number {
+  return FRAME_HEADER_BYTES + idBytes + (dtype === 'f16' ? 2 : 4) * dimension
+}
+
 /** The largest frame a receiver must accept for a model of dimension d (f32, longest ids). */
 export function maxFrameBytes (dimension: number): number {
-  return FIXED_HEADER + 2 * MAX_ID_BYTES + 4 * dimension
+  return frameBytes(dimension, 'f32', 2 * MAX_ID_BYTES)
 }
 
 /** Encodes one frame. f16 halves the bytes at ~3 significant digits. */
@@ -72,9 +80,8 @@ export function encodeFrame (frame: ModelFrame): Uint8Array {
     throw new RangeError(`frame ids are limited to ${MAX_ID_BYTES} bytes`)
   }
   const d = frame.params.length
-  const width = frame.dtype === 'f16' ? 2 : 4
-  const start = FIXED_HEADER + swarm.length + sender.length
-  const bytes = new Uint8Array(start + d * width)
+  const start = FRAME_HEADER_BYTES + swarm.length + sender.length
+  const bytes = new Uint8Array(frameBytes(d, frame.dtype, swarm.length + sender.length))
   const view = new DataView(bytes.buffer)
   view.setUint32(0, MAGIC, true)
   view.setUint8(4, FRAME_VERSION)
@@ -83,8 +90,8 @@ export function encodeFrame (frame: ModelFrame): Uint8Array {
   view.setUint8(7, sender.length)
   view.setUint32(8, frame.round, true)
   view.setUint32(12, d, true)
-  bytes.set(swarm, FIXED_HEADER)
-  bytes.set(sender, FIXED_HEADER + swarm.length)
+  bytes.set(swarm, FRAME_HEADER_BYTES)
+  bytes.set(sender, FRAME_HEADER_BYTES + swarm.length)
   const payload = bytes.subarray(start)
   writeParams(frame.params, frame.dtype, payload)
   view.setUint32(16, crc32(payload), true)
@@ -107,7 +114,7 @@ export function decodeFrame (bytes: Uint8Array, expect: FrameExpectations): Mode
   if (bytes.length > maxFrameBytes(expect.dimension)) {
     throw new FrameError('oversized', `frame of ${bytes.length} bytes exceeds the ${maxFrameBytes(expect.dimension)}-byte limit`)
   }
-  if (bytes.length < FIXED_HEADER) throw new FrameError('malformed', `frame of ${bytes.length} bytes is shorter than its header`)
+  if (bytes.length < FRAME_HEADER_BYTES) throw new FrameError('malformed', `frame of ${bytes.length} bytes is shorter than its header`)
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   if (view.getUint32(0, true) !== MAGIC) throw new FrameError('malformed', 'frame does not start with the murmur magic')
   const version = view.getUint8(4)
@@ -119,15 +126,14 @@ export function decodeFrame (bytes: Uint8Array, expect: FrameExpectations): Mode
   const senderLength = view.getUint8(7)
   const round = view.getUint32(8, true)
   const d = view.getUint32(12, true)
-  const start = FIXED_HEADER + swarmLength + senderLength
-  const width = dtype === 'f16' ? 2 : 4
-  if (bytes.length !== start + d * width) {
-    throw new FrameError('malformed', `frame length ${bytes.length} does not match its header (${start} + ${d}×${width})`)
+  const start = FRAME_HEADER_BYTES + swarmLength + senderLength
+  if (bytes.length !== frameBytes(d, dtype, swarmLength + senderLength)) {
+    throw new FrameError('malformed', `frame length ${bytes.length} does not match its header (${start} + ${d}×${dtype === 'f16' ? 2 : 4})`)
   }
   let swarm: string, sender: string
   try {
-    swarm = decoder.decode(bytes.subarray(FIXED_HEADER, FIXED_HEADER + swarmLength))
-    sender = decoder.decode(bytes.subarray(FIXED_HEADER + swarmLength, start))
+    swarm = decoder.decode(bytes.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + swarmLength))
+    sender = decoder.decode(bytes.subarray(FRAME_HEADER_BYTES + swarmLength, start))
   } catch {
     throw new FrameError('malformed', 'frame ids are not valid UTF-8')
   }
@@ -175,45 +181,7 @@ function readParams (payload: Uint8Array, dtype: Dtype, d: number): Float32Array
   return params
 }
 
-// Slicing-by-8: table k holds the CRC of a byte followed by k zero bytes, so eight input bytes
-// fold into the register with eight lookups and no per-byte shift chain. Model frames are
-// megabytes and both ends checksum every one; this runs about twice as fast as byte-wise.
-const CRC_TABLES = (() => {
-  const tables = new Uint32Array(8 * 256)
-  for (let n = 0; n < 256; n++) {
-    let c = n
-    for (let k = 0; k < 8; k++) c = (c & 1) !== 0 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
-    tables[n] = c >>> 0
-  }
-  for (let n = 0; n < 256; n++) {
-    for (let t = 1; t < 8; t++) {
-      const prev = tables[(t - 1) * 256 + n]
-      tables[t * 256 + n] = (tables[prev & 0xff] ^ (prev >>> 8)) >>> 0
-    }
-  }
-  return tables
-})()
-
-/** Word loads below read bytes in little-endian order; elsewhere the byte-wise loop does it all. */
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
-
-/** CRC-32 (IEEE 802.3), the checksum in the frame header. */
+/** CRC-32 (IEEE 802.3), the checksum in the frame header (and of checkpoints): node:zlib's, native code. */
 export function crc32 (bytes: Uint8Array): number {
-  const T = CRC_TABLES
-  let c = 0xffffffff
-  let i = 0
-  // Leading bytes one at a time until the position is 4-byte aligned, then 32-bit words.
-  const head = Math.min(bytes.length, (4 - (bytes.byteOffset & 3)) & 3)
-  for (; i < head; i++) c = T[(c ^ bytes[i]) & 0xff] ^ (c >>> 8)
-  const aligned = LITTLE_ENDIAN && ((bytes.byteOffset + i) & 3) === 0
-  const words = aligned ? new Uint32Array(bytes.buffer, bytes.byteOffset + i, (bytes.length - i) >>> 3 << 1) : new Uint32Array(0)
-  for (let w = 0; w < words.length; w += 2) {
-    const lo = c ^ words[w]
-    const hi = words[w + 1]
-    c = T[1792 + (lo & 0xff)] ^ T[1536 + ((lo >>> 8) & 0xff)] ^ T[1280 + ((lo >>> 16) & 0xff)] ^ T[1024 + (lo >>> 24)] ^
-      T[768 + (hi & 0xff)] ^ T[512 + ((hi >>> 8) & 0xff)] ^ T[256 + ((hi >>> 16) & 0xff)] ^ T[hi >>> 24]
-  }
-  i += words.length * 4
-  for (; i < bytes.length; i++) c = T[(c ^ bytes[i]) & 0xff] ^ (c >>> 8)
-  return (c ^ 0xffffffff) >>> 0
+  return zlibCrc32(bytes)
 }

@@ -3,9 +3,9 @@ import { join } from 'node:path'
 import { initBackend } from '@murmur/learn'
 import { JoinError, joinSwarm, PROTOCOL_VERSION, statePeerId, type JoinerDataSpec } from '@murmur/peer'
 import { isSafeName, SAFE_NAME_RULE } from '@murmur/topology'
+import { createProgressBar } from '@murmur/bench'
 import { defineCommand, UsageError } from '../../command.ts'
 import { allowOption } from '../launch/index.ts'
-import { createProgressBar } from '../../progress.ts'
 import { defaultRunDir } from '../../run-dir.ts'
 
 /** `part:3/17` → partition 3 of 17; anything else is a CSV file path. */

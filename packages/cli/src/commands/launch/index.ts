@@ -1,13 +1,13 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import type { LrSchedule } from '@murmur/learn'
+import { parsePartitionSpec, type LrSchedule } from '@murmur/learn'
 import {
   AllowListError, checkPlanManifest, DEFAULT_EVAL_EVERY, launchSwarm, listBehaviours, parseAllowList, parseLrSchedule, planSwarm, SwarmConfigError,
   type DeliveryReport, type PeerFinal, type RoundSummary, type SwarmOptions, type TaskConfig
 } from '@murmur/peer'
 import { listRules } from '@murmur/robust'
+import { createProgressBar } from '@murmur/bench'
 import { defineCommand, UsageError } from '../../command.ts'
-import { createProgressBar } from '../../progress.ts'
 import { defaultRunDir } from '../../run-dir.ts'
 import { readTopologyFile } from '../../topology-file.ts'
 
@@ -16,23 +16,11 @@ const MAX_LOCAL_PEERS = 256
 
 /** `iid`, `dirichlet:0.5`, `shards:2`, `quantity:0.5` → a partition spec. */
 export function parsePartition (text: string): TaskConfig['partition'] {
-  const [kind, value] = text.split(':')
-  const number = Number(value)
-  switch (kind) {
-    case 'iid':
-      if (value === undefined) return { kind: 'iid' }
-      break
-    case 'dirichlet':
-      if (number > 0) return { kind: 'dirichlet', alpha: number }
-      break
-    case 'shards':
-      if (Number.isInteger(number) && number > 0) return { kind: 'shards', shardsPerNode: number }
-      break
-    case 'quantity':
-      if (number > 0) return { kind: 'quantity', beta: number }
-      break
+  try {
+    return parsePartitionSpec(text)
+  } catch (error) {
+    throw new UsageError(`--partition: ${(error as Error).message}`, 'murmur launch')
   }
-  throw new UsageError(`--partition: expected iid, dirichlet:<α>, shards:<per node> or quantity:<β>, got "${text}"`, 'murmur launch')
 }
 
 function formatRound (r: RoundSummary): string {
