@@ -11,7 +11,7 @@ import {
   type Attack, type AttackContext, type AttackTarget, type Rng
 } from '@murmur/robust'
 import { backdoor, labelFlip, patternTrigger, splitTrigger, type ClassificationDataset, type Dataset } from '@murmur/learn'
-import { encodeFrame, type Dtype } from '../wire/frame.ts'
+import { encodeFrame, FRAME_HEADER_BYTES, type Dtype } from '../wire/frame.ts'
 
 /** A behaviour spec that cannot be used; the message says why and what is known. */
 export class BehaviourSpecError extends Error {
@@ -210,7 +210,7 @@ export function malformedFrame (kind: MalformedKind, ctx: RawFrameContext): Uint
     }
     case 'dimension': return good(new Float32Array(ctx.dimension + 1))
     case 'wrong-swarm': return good(ctx.params, `not-${ctx.swarm}`)
-    case 'truncated': return good(ctx.params).subarray(0, 20 + ctx.dimension)
+    case 'truncated': return good(ctx.params).subarray(0, FRAME_HEADER_BYTES + ctx.dimension)
     case 'version': {
       const bytes = good(ctx.params)
       bytes[4] = 0xff

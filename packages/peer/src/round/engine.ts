@@ -27,7 +27,7 @@ import { AdaptiveDeadline } from './deadline.ts'
 import { strategyFor, type Exchange, type RoundStrategy, type StrategyHost } from './strategies/index.ts'
 import { ABORTED, atMost, sleep, unlessAborted } from './wait.ts'
 import type { NeighbourView } from '../open/neighbours.ts'
-import type { Dtype, FrameRejection } from '../wire/frame.ts'
+import { frameBytes, type Dtype, type FrameRejection } from '../wire/frame.ts'
 import type { CollusionChannel, Learner, ModelTransport, RoundMetrics, ShortfallPolicy, TolerancePolicy } from './types.ts'
 
 const log = logger('murmur:engine')
@@ -164,7 +164,6 @@ function checkInteger (name: string, value: number, min: number): void {
   if (!Number.isInteger(value) || value < min) throw new RangeError(`round engine: ${name} must be an integer ≥ ${min}, got ${value}`)
 }
 
-const utf8Length = (text: string): number => new TextEncoder().encode(text).length
 
 /** One node's round loop. Build it, then `await engine.run()`. */
 export class RoundEngine {
@@ -243,8 +242,8 @@ export class RoundEngine {
     this.honestNeighbours = neighbours.filter((id) => !this.colluders.has(id))
     this.strategy.check?.(options)
     this.host = { options, colluders: this.colluders, honestNeighbours: this.honestNeighbours, sendAll: this.sendAll.bind(this) }
-    const width = (options.dtype ?? 'f32') === 'f16' ? 2 : 4
-    this.frameBytes = 20 + utf8Length(options.swarm ?? 'murmur') + utf8Length(options.self) + width * options.learner.dimension
+    const idBytes = Buffer.byteLength(options.swarm ?? 'murmur') + Buffer.byteLength(options.self)
+    this.frameBytes = frameBytes(options.learner.dimension, options.dtype ?? 'f32', idBytes)
     this.summary = {
       node: options.self,
       byzantine,
@@ -650,9 +649,4 @@ export class RoundEngine {
         log.error('%s: round %d: checkpoint not written: %s', self, t, error.message)
       })
   }
-}
-
-/** Builds a RoundEngine and runs it. */
-export async function runRounds (options: RoundEngineOptions): Promise<EngineSummary> {
-  return await new RoundEngine(options).run()
 }
