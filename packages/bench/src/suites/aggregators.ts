@@ -10,7 +10,8 @@ import {
 } from '../rule-timing.ts'
 import { sizeList } from '../options.ts'
 import { allFinite, decades, exp10, median, round } from '../stats.ts'
-import type { Cell, CellResult, Check, Plot, Profile, Suite, Table } from '../suite.ts'
+import type { Cell, CellResult, Check, Plot, Profile, SuiteContext, SuiteSummary, Table } from '../suite.ts'
+import { defineSuite } from '../suite.ts'
 
 interface Params {
   n: number
@@ -48,8 +49,8 @@ export interface AggregatorsResult {
 
 const isTimed = (c: PreparedCase): c is Extract<PreparedCase, { rule: robust.Aggregator }> => c.skipped === undefined
 
-async function runCell (cell: Cell, context: Parameters<Suite['run']>[1]): Promise<AggregatorsResult> {
-  const p = cell.params as unknown as Params
+async function runCell (cell: Cell<Params>, context: SuiteContext): Promise<AggregatorsResult> {
+  const p = cell.params
   const cases = selectCases(p.rules)
   const inputs = normalInputs(p.n, p.d, robust.createRng(cell.seed))
   const out = new Float32Array(p.d)
@@ -104,7 +105,7 @@ async function runCell (cell: Cell, context: Parameters<Suite['run']>[1]): Promi
   return { n: p.n, d: p.d, f: p.f, runs: p.runs, rules: rows }
 }
 
-function summarize (results: Array<CellResult<AggregatorsResult>>, profile: Profile): ReturnType<Suite['summarize']> {
+function summarize (results: Array<CellResult<AggregatorsResult, Params>>, profile: Profile): SuiteSummary {
   const rs = results.map((r) => r.result)
   const timings: Table = {
     name: 'timings',
@@ -219,7 +220,7 @@ function summarize (results: Array<CellResult<AggregatorsResult>>, profile: Prof
     })
   }
 
-  const first = results[0]?.cell.params as unknown as Params | undefined
+  const first = results[0]?.cell.params
   const notes = [
     `Inputs: n standard-normal vectors of dimension d (float32), f = ⌊n/4⌋, ${first?.assumeFinite === false ? 'with the rules\' own finite-value scan' : 'declared finite (`assumeFinite`, as the peer does after decoding a frame)'}; ` +
       'rules run on the default kernels (WebAssembly when available) unless a label names the kernels, as `cwtm[js]`. ' +
@@ -231,7 +232,7 @@ function summarize (results: Array<CellResult<AggregatorsResult>>, profile: Prof
   return { tables: [ratios, timings], plots, checks, notes }
 }
 
-export const aggregators: Suite<AggregatorsResult> = {
+export const aggregators = defineSuite<Params, AggregatorsResult>({
   name: 'aggregators',
   summary: 'speed of every robust aggregation rule vs n and d, as medians and ratios to mean',
   fullDuration: '~1.5 min',
@@ -252,16 +253,16 @@ export const aggregators: Suite<AggregatorsResult> = {
     const ds = sizeList(options.d, 'd', quick ? [1e4] : [1e4, 1e5, 1e6])
     const runs = options.runs === undefined ? (quick ? 5 : 9) : Number(options.runs)
     if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs: expected an integer ≥ 1, got ${String(options.runs)}`)
-    const cells: Cell[] = []
+    const cells: Array<Cell<Params>> = []
     for (const d of ds) {
       for (const n of ns) {
         if (n < 3) throw new Error(`--n: expected input counts ≥ 3, got ${n}`)
         const params: Params = { n, d, f: Math.floor(n / 4), runs, rules: labels, assumeFinite: options['check-finite'] !== true }
-        cells.push({ id: `n${n}-d${exp10(d)}`, params: params as unknown as Record<string, unknown>, seed: 20240601 + n })
+        cells.push({ id: `n${n}-d${exp10(d)}`, params, seed: 20240601 + n })
       }
     }
     return cells
   },
   run: runCell,
   summarize
-}
+})

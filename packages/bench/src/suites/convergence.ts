@@ -19,7 +19,8 @@ import {
 } from '@murmur/topology'
 import { listOption } from '../options.ts'
 import { allFinite, decades, leastSquares, round, spearman, thin } from '../stats.ts'
-import type { Cell, CellResult, Check, Plot, Profile, Suite, SuiteContext, Table } from '../suite.ts'
+import type { Cell, CellResult, Check, Plot, Profile, SuiteContext, SuiteSummary, Table } from '../suite.ts'
+import { defineSuite } from '../suite.ts'
 
 export const TOPOLOGIES = ['ring', 'torus', 'erdos-renyi', 'regular', 'small-world', 'complete'] as const
 export type TopologyKind = typeof TOPOLOGIES[number]
@@ -312,7 +313,7 @@ function cellSeed (topology: string, n: number): number {
 
 const pct = (x: number): number => round(100 * x, 3)
 
-function summarize (results: Array<CellResult<ConvergenceResult>>, profile: Profile): ReturnType<Suite['summarize']> {
+function summarize (results: Array<CellResult<ConvergenceResult, Params>>, profile: Profile): SuiteSummary {
   const rs = results.map((r) => r.result)
   const key = (r: ConvergenceResult): string => `${r.topology}-${r.n}`
   const theory = (r: ConvergenceResult): number | null => r.gossip.rho > EXACT_RHO ? 2 * Math.log(r.gossip.rho) : null
@@ -509,7 +510,7 @@ function summarize (results: Array<CellResult<ConvergenceResult>>, profile: Prof
   }
 
   const sizes = [...new Set(rs.map((r) => r.n))].sort((a, b) => a - b)
-  const first = results[0]?.cell.params as unknown as Params | undefined
+  const first = results[0]?.cell.params
   const tp = first?.train ?? null
   const notes = [
     `Graphs: ${topologyOrder.map((t) => `**${t}** (${FAMILY[t]})`).join(', ')}; n ∈ {${sizes.join(', ')}}. ` +
@@ -530,7 +531,7 @@ function summarize (results: Array<CellResult<ConvergenceResult>>, profile: Prof
   return { tables, plots, checks, notes }
 }
 
-export const convergence: Suite<ConvergenceResult> = {
+export const convergence = defineSuite<Params, ConvergenceResult>({
   name: 'convergence',
   summary: 'gossip averaging vs the spectral rate 2 ln ρ, and gossip training, on six topology families',
   fullDuration: '~1.5 min',
@@ -547,7 +548,7 @@ export const convergence: Suite<ConvergenceResult> = {
     if (!Number.isInteger(rounds) || rounds < 0) throw new Error(`--rounds: expected an integer ≥ 0, got ${String(options.rounds)}`)
     const lr = Number(options.lr ?? 0.1)
     if (!(lr > 0 && lr <= 1)) throw new Error(`--lr: expected a step size in (0, 1], got ${String(options.lr)}`)
-    const cells: Cell[] = []
+    const cells: Array<Cell<Params>> = []
     for (const n of sizes) {
       for (const topology of topologies) {
         const params: Params = {
@@ -558,13 +559,13 @@ export const convergence: Suite<ConvergenceResult> = {
             ? null
             : { rounds, lr, batchSize: 10, localSteps: 1, initSpread: 2, task: { dataset: 'synthetic-mean', samplesPerNode: 100, heldOutSize: 0, testSize: 200, synthetic: { dim: 10, noise: 1, heterogeneity: 1 } } }
         }
-        cells.push({ id: `${topology}-${n}`, params: params as unknown as Record<string, unknown>, seed: cellSeed(topology, n) })
+        cells.push({ id: `${topology}-${n}`, params, seed: cellSeed(topology, n) })
       }
     }
     return cells
   },
   run: async (cell, context) => {
-    const p = cell.params as unknown as Params
+    const p = cell.params
     const g = buildGraph(p.topology, p.n, cell.seed)
     const w = metropolisHastings(g)
     const spectrum = mixingSpectrum(w)
@@ -577,4 +578,4 @@ export const convergence: Suite<ConvergenceResult> = {
     return { topology: p.topology, n: p.n, edges: g.m, degree: { min: dmin, max: dmax }, gossip, train }
   },
   summarize
-}
+})

@@ -22,7 +22,8 @@ import {
 } from '../sim/common.ts'
 import { cellLaunch, honestOutcome, simulateSwarm } from '../sim/swarm.ts'
 import { allFinite, round } from '../stats.ts'
-import type { Cell, CellResult, Check, Plot, Profile, Suite, SuiteContext, Table } from '../suite.ts'
+import type { Cell, CellResult, Check, Plot, Profile, SuiteContext, SuiteSummary, Table } from '../suite.ts'
+import { defineSuite } from '../suite.ts'
 
 const DEFAULTS = {
   full: { draws: 20, worstRuns: 5, rounds: 30 },
@@ -85,7 +86,7 @@ function positiveInteger (name: string, value: unknown, fallback: number, min = 
   return v
 }
 
-function cells (profile: Profile, options: Readonly<Record<string, unknown>>): Cell[] {
+function cells (profile: Profile, options: Readonly<Record<string, unknown>>): Array<Cell<ExpectedParams>> {
   const defaults = DEFAULTS[profile]
   const topologyPath = String(options.topology ?? 'topologies/er-32.json')
   const topology = readTopologySync(topologyPath)
@@ -109,11 +110,11 @@ function cells (profile: Profile, options: Readonly<Record<string, unknown>>): C
     worstCount: Math.round(d.expectedByzantine),
     expectedByzantine: round(d.expectedByzantine, 4)
   }
-  const out: Cell[] = []
+  const out: Array<Cell<ExpectedParams>> = []
   const add = (setting: Setting, run: number): void => {
     for (const tolerance of ['global', 'per-node'] as const) {
       const params: ExpectedParams = { ...base, setting, tolerance, run }
-      out.push({ id: `${setting === 'mu-h' ? 'muh' : 'worst'}-${run}-${tolerance}`, params: params as unknown as Record<string, unknown>, seed: seedOf(run) })
+      out.push({ id: `${setting === 'mu-h' ? 'muh' : 'worst'}-${run}-${tolerance}`, params, seed: seedOf(run) })
     }
   }
   // Worst case first: its few cells bound what the draws can show, and a stopped run keeps them.
@@ -146,8 +147,8 @@ export function planCell (p: ExpectedParams, topology: Topology, seed: number): 
   return planSwarm({ ...base, ...(byzantine.length === 0 ? {} : { attack: p.attack, byzantine }) })
 }
 
-async function run (cell: Cell, context: SuiteContext): Promise<ExpectedResult> {
-  const p = cell.params as unknown as ExpectedParams
+async function run (cell: Cell<ExpectedParams>, context: SuiteContext): Promise<ExpectedResult> {
+  const p = cell.params
   const topology = readTopologySync(p.topology)
   const plan = planCell(p, topology, cell.seed)
   const sim = await simulateSwarm({ plan, seed: cell.seed, signal: context.signal, progress: context.progress, kappa: false })
@@ -172,12 +173,15 @@ export interface GroupSummary {
   worstRunByzantine: number
 }
 
+/** What the grouping of runs reads of a cell's params. */
+export type RunKey = Pick<ExpectedParams, 'setting' | 'tolerance' | 'run'>
+
 /** Groups cells by setting and tolerance design, each with its mean and t-interval. */
-export function groupSummaries (results: ReadonlyArray<CellResult<ExpectedResult>>): GroupSummary[] {
+export function groupSummaries (results: ReadonlyArray<CellResult<ExpectedResult, RunKey>>): GroupSummary[] {
   const out: GroupSummary[] = []
   for (const setting of ['mu-h', 'worst-case'] as const) {
     for (const tolerance of ['global', 'per-node'] as const) {
-      const rs = results.filter((r) => { const p = r.cell.params as unknown as ExpectedParams; return p.setting === setting && p.tolerance === tolerance }).map((r) => r.result)
+      const rs = results.filter((r) => { const p = r.cell.params; return p.setting === setting && p.tolerance === tolerance }).map((r) => r.result)
       if (rs.length === 0) continue
       const worst = rs.reduce((a, b) => b.meanAccuracy < a.meanAccuracy ? b : a)
       out.push({
@@ -198,10 +202,10 @@ export function groupSummaries (results: ReadonlyArray<CellResult<ExpectedResult
 }
 
 /** Per-node minus global accuracy on the same μ_H draws (paired), with its t-interval; undefined with fewer than 2 pairs. */
-export function pairedDifference (results: ReadonlyArray<CellResult<ExpectedResult>>): MeanInterval | undefined {
+export function pairedDifference (results: ReadonlyArray<CellResult<ExpectedResult, RunKey>>): MeanInterval | undefined {
   const byRun = new Map<number, Partial<Record<ToleranceDesign, number>>>()
   for (const r of results) {
-    const p = r.cell.params as unknown as ExpectedParams
+    const p = r.cell.params
     if (p.setting !== 'mu-h') continue
     const entry = byRun.get(p.run) ?? {}
     entry[p.tolerance] = r.result.meanAccuracy
@@ -211,8 +215,8 @@ export function pairedDifference (results: ReadonlyArray<CellResult<ExpectedResu
   return diffs.length < 2 ? undefined : meanInterval(diffs)
 }
 
-function summarize (results: Array<CellResult<ExpectedResult>>, profile: Profile): ReturnType<Suite['summarize']> {
-  const first = results[0]?.cell.params as unknown as ExpectedParams | undefined
+function summarize (results: Array<CellResult<ExpectedResult, ExpectedParams>>, profile: Profile): SuiteSummary {
+  const first = results[0]?.cell.params
   const groups = groupSummaries(results)
   const settingLabel = (s: Setting): string => s === 'mu-h' ? 'μ_H draws' : `worst case (greedy, ${first?.worstCount ?? '?'} Byzantine)`
   const toleranceLabel = (t: ToleranceDesign): string => t === 'global' ? `global f = ${first?.globalF ?? '?'}` : `per-node f_i(δ = ${first?.delta ?? 0.05})`
@@ -232,14 +236,14 @@ function summarize (results: Array<CellResult<ExpectedResult>>, profile: Profile
     title: 'Every run: its Byzantine set, overrun honest nodes and honest accuracy',
     columns: ['Byzantine sets', 'tolerance', 'run', '|B|', 'Byzantine', 'overrun honest', 'honest mean acc', 'honest min acc', 'honest test loss', 'consensus distance', 'cell s'],
     rows: results.map((r) => {
-      const p = r.cell.params as unknown as ExpectedParams
+      const p = r.cell.params
       return [settingLabel(p.setting), toleranceLabel(p.tolerance), p.run, r.result.byzantine.length, r.result.byzantine.join(' '), r.result.overrun.join(' '),
         num(r.result.meanAccuracy), num(r.result.minAccuracy), num(r.result.meanTestLoss), num(r.result.consensus), round(r.ms / 1000, 3)]
     })
   }
 
   const points = results.map((r) => {
-    const p = r.cell.params as unknown as ExpectedParams
+    const p = r.cell.params
     return { tolerance: toleranceLabel(p.tolerance), setting: settingLabel(p.setting), accuracy: round(r.result.meanAccuracy, 4), kind: 'run' }
   })
   const means = groups.map((g) => ({
@@ -332,7 +336,7 @@ function summarize (results: Array<CellResult<ExpectedResult>>, profile: Profile
   return { tables: [table, runs], plots: [plot], checks, notes }
 }
 
-export const expected: Suite<ExpectedResult> = {
+export const expected = defineSuite<ExpectedParams, ExpectedResult>({
   name: 'expected',
   summary: 'Expected robustness over Byzantine sets drawn from μ_H (seed 000, objective 2) against the worst-case placement (objective 1), with a global f and with per-node f_i',
   fullDuration: '~7 min',
@@ -350,4 +354,4 @@ export const expected: Suite<ExpectedResult> = {
   cells,
   run,
   summarize
-}
+})

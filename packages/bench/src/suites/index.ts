@@ -1,4 +1,4 @@
-import type { Suite } from '../suite.ts'
+import type { AnySuite } from '../suite.ts'
 import { aggregators } from './aggregators.ts'
 import { convergence } from './convergence.ts'
 import { expected } from './expected.ts'
@@ -8,7 +8,7 @@ import { robustness } from './robustness.ts'
 import { scale } from './scale.ts'
 
 /** Every benchmark suite, by name. A new suite is one module under suites/ and one line here. */
-export const suites: ReadonlyArray<Suite<any>> = [
+export const suites: readonly AnySuite[] = [
   convergence,
   aggregators,
   robustness,

@@ -14,7 +14,8 @@ import {
 import { createRng } from '@murmur/robust'
 import { listOption, sizeList } from '../options.ts'
 import { allFinite, exp10, logTicks, median, round } from '../stats.ts'
-import type { Cell, CellResult, Check, Plot, Profile, Suite, SuiteContext, Table } from '../suite.ts'
+import type { Cell, CellResult, Check, Plot, Profile, SuiteContext, SuiteSummary, Table } from '../suite.ts'
+import { defineSuite } from '../suite.ts'
 
 /** The baseline protocol: the receiver counts bytes and nothing else. */
 export const RAW_PROTOCOL = '/murmur/bench/raw/1.0.0'
@@ -232,8 +233,8 @@ function pathTiming (times: number[], payloadBytes: number, d: number): PathTimi
   }
 }
 
-async function runCell (cell: Cell, context: SuiteContext): Promise<NetworkResult> {
-  const p = cell.params as unknown as Params
+async function runCell (cell: Cell<Params>, context: SuiteContext): Promise<NetworkResult> {
+  const p = cell.params
   const params = seededModel(p.d, cell.seed)
   const expected = p.dtype === 'f16' ? f16Rounded(params) : params
   const frame = encodeFrame({ swarm: SWARM, sender: SENDER, round: 0, dtype: p.dtype, params })
@@ -312,7 +313,7 @@ async function runCell (cell: Cell, context: SuiteContext): Promise<NetworkResul
 
 const label = (r: NetworkResult): string => `d=${exp10(r.d)} ${r.dtype}`
 
-function summarize (results: Array<CellResult<NetworkResult>>, profile: Profile): ReturnType<Suite['summarize']> {
+function summarize (results: Array<CellResult<NetworkResult, Params>>, profile: Profile): SuiteSummary {
   const rs = results.map((r) => r.result)
   const table: Table = {
     name: 'goodput',
@@ -446,7 +447,7 @@ function summarize (results: Array<CellResult<NetworkResult>>, profile: Profile)
   return { tables: [table], plots, checks, notes }
 }
 
-export const network: Suite<NetworkResult> = {
+export const network = defineSuite<Params, NetworkResult>({
   name: 'network',
   summary: 'model-exchange goodput between two libp2p peers over TCP, murmur protocol vs a bare stream',
   fullDuration: '~40 s',
@@ -461,15 +462,15 @@ export const network: Suite<NetworkResult> = {
     const dtypes = parseDtypes(options.dtypes)
     const runs = options.runs === undefined ? (quick ? 5 : 9) : Number(options.runs)
     if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs: expected an integer ≥ 1, got ${String(options.runs)}`)
-    const cells: Cell[] = []
+    const cells: Array<Cell<Params>> = []
     for (const d of ds) {
       for (const dtype of dtypes) {
         const params: Params = { d, dtype, runs }
-        cells.push({ id: `d${exp10(d)}-${dtype}`, params: params as unknown as Record<string, unknown>, seed: 20240701 + Math.round(Math.log10(d) * 10) })
+        cells.push({ id: `d${exp10(d)}-${dtype}`, params, seed: 20240701 + Math.round(Math.log10(d) * 10) })
       }
     }
     return cells
   },
   run: runCell,
   summarize
-}
+})

@@ -13,7 +13,8 @@ import {
 } from '../sim/common.ts'
 import { cellLaunch, honestOutcome, simulateSwarm, type KappaReport } from '../sim/swarm.ts'
 import { allFinite, round } from '../stats.ts'
-import type { Cell, CellResult, Check, Plot, Profile, Suite, SuiteContext, Table } from '../suite.ts'
+import type { Cell, CellResult, Check, Plot, Profile, SuiteContext, SuiteSummary, Table } from '../suite.ts'
+import { defineSuite } from '../suite.ts'
 
 const DEFAULTS = {
   full: { rules: 'mean,cwmed,cwtm,nnm+cwtm,scclip', attacks: 'none,signflip,alie,ipm,labelflip', heterogeneity: 'iid,10,1,0.1', rounds: 40 },
@@ -51,7 +52,7 @@ function parseF (value: unknown): number | 'auto' {
   return f
 }
 
-function cells (profile: Profile, options: Readonly<Record<string, unknown>>): Cell[] {
+function cells (profile: Profile, options: Readonly<Record<string, unknown>>): Array<Cell<RobustnessParams>> {
   const defaults = DEFAULTS[profile]
   const topologyPath = String(options.topology ?? 'topologies/torus-4x4.json')
   const topology = readTopologySync(topologyPath)
@@ -70,21 +71,21 @@ function cells (profile: Profile, options: Readonly<Record<string, unknown>>): C
   const f = parseF(options.f)
   const byzantineCount = (options.byzantine as number | undefined) ?? 3
   const muSeed = (options['mu-seed'] as number | undefined) ?? 0
-  const out: Cell[] = []
+  const out: Array<Cell<RobustnessParams>> = []
   for (const partition of partitions) {
     for (const rule of rules) {
       for (const attack of attacks) {
         const params: RobustnessParams = { ...swarmCell({ topologyPath, topology, rule, attack, partition, rounds }), byzantineCount, muSeed, f }
         // One seed for all cells: the same batch order and attack randomness everywhere.
-        out.push({ id: safeId(`${params.heterogeneity}-${rule}-${attack}`), params: params as unknown as Record<string, unknown>, seed: 1 })
+        out.push({ id: safeId(`${params.heterogeneity}-${rule}-${attack}`), params, seed: 1 })
       }
     }
   }
   return out
 }
 
-async function run (cell: Cell, context: SuiteContext): Promise<RobustnessResult> {
-  const p = cell.params as unknown as RobustnessParams
+async function run (cell: Cell<RobustnessParams>, context: SuiteContext): Promise<RobustnessResult> {
+  const p = cell.params
   const topology = readTopologySync(p.topology)
   const plan = planSwarm({
     ...cellLaunch(p, topology),
@@ -107,8 +108,8 @@ function uniqueInOrder (values: string[]): string[] {
   return [...new Set(values)]
 }
 
-function summarize (results: Array<CellResult<RobustnessResult>>, profile: Profile): ReturnType<Suite['summarize']> {
-  const rows = results.map((r) => ({ p: r.cell.params as unknown as RobustnessParams, r: r.result, ms: r.ms }))
+function summarize (results: Array<CellResult<RobustnessResult, RobustnessParams>>, profile: Profile): SuiteSummary {
+  const rows = results.map((r) => ({ p: r.cell.params, r: r.result, ms: r.ms }))
   const hets = uniqueInOrder(rows.map((x) => x.p.heterogeneity))
   const rules = uniqueInOrder(rows.map((x) => x.p.rule))
   const attacks = uniqueInOrder(rows.map((x) => x.p.attack))
@@ -293,7 +294,7 @@ function summarize (results: Array<CellResult<RobustnessResult>>, profile: Profi
       'Rules without a closed form in that table (mean, which is unbounded once f ≥ 1; NNM compositions, O(f/n) without a constant; SCClip) show only the lower bound f/(n − 2f): no rule can promise less for every input, though a given run may stay below it. ' +
       'SCClip mixes with Metropolis weights around the own model, so even without attack its output is a weighted, not the plain, average of its inputs and its κ̂ is above 0.',
       ...reading(rows, hets, rules, hetTitle),
-      `Cell time: ${totalS.toFixed(0)} s over ${rows.length} cells (${(totalS / Math.max(1, rows.length)).toFixed(1)} s per cell on average).`
+      `Cell<RobustnessParams> time: ${totalS.toFixed(0)} s over ${rows.length} cells (${(totalS / Math.max(1, rows.length)).toFixed(1)} s per cell on average).`
     )
   }
   return { tables: [accuracy, kappa], plots, checks, notes }
@@ -315,7 +316,7 @@ function reading (rows: Array<{ p: RobustnessParams, r: RobustnessResult }>, het
   return parts.length === 0 ? [] : [`**Reading.** Honest mean accuracy averaged over the attacks (attack \`none\` left out), best and worst rule per partition — ${parts.join('; ')}.`]
 }
 
-export const robustness: Suite<RobustnessResult> = {
+export const robustness = defineSuite<RobustnessParams, RobustnessResult>({
   name: 'robustness',
   summary: 'Mixing rule × attack × data heterogeneity on one topology: honest accuracy, consensus and empirical vs theoretical κ',
   fullDuration: '~8 min',
@@ -332,4 +333,4 @@ export const robustness: Suite<RobustnessResult> = {
   cells,
   run,
   summarize
-}
+})

@@ -15,7 +15,8 @@ import { randomRegular, topologyFromGraph } from '@murmur/topology'
 import { quantile } from '@murmur/robust'
 import { listOption } from '../options.ts'
 import { allFinite, leastSquares, logTicks, median, round } from '../stats.ts'
-import type { Cell, CellResult, Check, Plot, Profile, Suite, SuiteContext, Table } from '../suite.ts'
+import type { Cell, CellResult, Check, Plot, Profile, SuiteContext, SuiteSummary, Table } from '../suite.ts'
+import { defineSuite } from '../suite.ts'
 
 const MODELS = ['logistic', 'mlp'] as const
 type ScaleModel = typeof MODELS[number]
@@ -135,8 +136,8 @@ function readPeerMetrics (runDir: string): RoundMetrics[] {
   return readdirSync(peersDir).flatMap((id) => readMetricsLog(join(peersDir, id, 'metrics.jsonl')))
 }
 
-async function runCell (cell: Cell, context: SuiteContext): Promise<ScaleResult> {
-  const p = cell.params as unknown as Params
+async function runCell (cell: Cell<Params>, context: SuiteContext): Promise<ScaleResult> {
+  const p = cell.params
   const graph = randomRegular(p.n, p.degree, cell.seed)
   const plan = planSwarm({
     topology: topologyFromGraph(graph, `regular${p.degree}-${p.n}`),
@@ -234,10 +235,10 @@ async function runCell (cell: Cell, context: SuiteContext): Promise<ScaleResult>
 
 const pct = (x: number): number => round(100 * x, 4)
 
-function summarize (results: Array<CellResult<ScaleResult>>, profile: Profile): ReturnType<Suite['summarize']> {
+function summarize (results: Array<CellResult<ScaleResult, Params>>, profile: Profile): SuiteSummary {
   const rs = results.map((r) => r.result).sort((a, b) => a.n - b.n)
   const ns = rs.map((r) => r.n)
-  const first = results[0]?.cell.params as unknown as Params | undefined
+  const first = results[0]?.cell.params
 
   const timing: Table = {
     name: 'timing',
@@ -408,7 +409,7 @@ function summarize (results: Array<CellResult<ScaleResult>>, profile: Profile): 
   return { tables: [timing, outcome], plots, checks, notes }
 }
 
-export const scale: Suite<ScaleResult> = {
+export const scale = defineSuite<Params, ScaleResult>({
   name: 'scale',
   summary: 'round time, its split and memory per peer of real libp2p swarms of 16–128 peers on one machine',
   fullDuration: '~8.5 min',
@@ -441,9 +442,9 @@ export const scale: Suite<ScaleResult> = {
         // No held-out batch: the rule is not loss-aware, and 128 peers leave 62 digits each.
         task: { dataset: 'mnist', model, partition: { kind: 'iid' }, heldOutSize: 0, seed: 0 }
       }
-      return { id: `n${n}-k${degree}`, params: params as unknown as Record<string, unknown>, seed: cellSeed(n, degree) }
+      return { id: `n${n}-k${degree}`, params, seed: cellSeed(n, degree) }
     })
   },
   run: runCell,
   summarize
-}
+})
