@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { meanInterval } from '../src/sim/common.ts'
-import { expected, groupSummaries, pairedDifference, type ExpectedParams, type RunKey, type ExpectedResult } from '../src/suites/expected.ts'
+import { expected, groupSummaries, pairedDifference, type ExpectedParams, type RunKey, type ExpectedResult } from '../src/suites/expected/index.ts'
 import type { CellResult } from '../src/suite.ts'
 
 const close = (a: number | null, b: number, tol = 1e-9): void => {

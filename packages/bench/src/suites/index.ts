@@ -1,13 +1,13 @@
 import type { AnySuite } from '../suite.ts'
-import { aggregators } from './aggregators.ts'
-import { convergence } from './convergence.ts'
-import { expected } from './expected.ts'
-import { faults } from './faults.ts'
-import { network } from './network.ts'
-import { robustness } from './robustness.ts'
-import { scale } from './scale.ts'
+import { aggregators } from './aggregators/index.ts'
+import { convergence } from './convergence/index.ts'
+import { expected } from './expected/index.ts'
+import { faults } from './faults/index.ts'
+import { network } from './network/index.ts'
+import { robustness } from './robustness/index.ts'
+import { scale } from './scale/index.ts'
 
-/** Every benchmark suite, by name. A new suite is one module under suites/ and one line here. */
+/** Every benchmark suite, by name. A new suite is one folder under suites/ (index.ts and report.md) and one line here. */
 export const suites: readonly AnySuite[] = [
   convergence,
   aggregators,

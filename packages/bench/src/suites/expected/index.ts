@@ -19,11 +19,11 @@ import {
 } from '@murmur/topology'
 import {
   heterogeneityTitle, meanInterval, parseHeterogeneity, readTopologySync, swarmCell, type HonestOutcome, type MeanInterval, type SwarmCellParams
-} from '../sim/common.ts'
-import { cellLaunch, honestOutcome, simulateSwarm } from '../sim/swarm.ts'
-import { allFinite, round } from '../stats.ts'
-import type { Cell, CellResult, Check, Plot, Profile, SuiteContext, SuiteSummary, Table } from '../suite.ts'
-import { defineSuite } from '../suite.ts'
+} from '../../sim/common.ts'
+import { cellLaunch, honestOutcome, simulateSwarm } from '../../sim/swarm.ts'
+import { allFinite, round } from '../../stats.ts'
+import type { Cell, CellResult, Check, Plot, Profile, SuiteContext, SuiteSummary, Table } from '../../suite.ts'
+import { defineSuite } from '../../suite.ts'
 
 const DEFAULTS = {
   full: { draws: 20, worstRuns: 5, rounds: 30 },

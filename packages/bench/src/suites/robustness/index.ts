@@ -10,11 +10,11 @@ import { parseBehaviour, planSwarm } from '@murmur/peer'
 import { createRule } from '@murmur/robust'
 import {
   heterogeneityTitle, parseHeterogeneity, readTopologySync, safeId, splitSpecList, swarmCell, type HonestOutcome, type SwarmCellParams
-} from '../sim/common.ts'
-import { cellLaunch, honestOutcome, simulateSwarm, type KappaReport } from '../sim/swarm.ts'
-import { allFinite, round } from '../stats.ts'
-import type { Cell, CellResult, Check, Plot, Profile, SuiteContext, SuiteSummary, Table } from '../suite.ts'
-import { defineSuite } from '../suite.ts'
+} from '../../sim/common.ts'
+import { cellLaunch, honestOutcome, simulateSwarm, type KappaReport } from '../../sim/swarm.ts'
+import { allFinite, round } from '../../stats.ts'
+import type { Cell, CellResult, Check, Plot, Profile, SuiteContext, SuiteSummary, Table } from '../../suite.ts'
+import { defineSuite } from '../../suite.ts'
 
 const DEFAULTS = {
   full: { rules: 'mean,cwmed,cwtm,nnm+cwtm,scclip', attacks: 'none,signflip,alie,ipm,labelflip', heterogeneity: 'iid,10,1,0.1', rounds: 40 },
@@ -294,7 +294,7 @@ function summarize (results: Array<CellResult<RobustnessResult, RobustnessParams
       'Rules without a closed form in that table (mean, which is unbounded once f ≥ 1; NNM compositions, O(f/n) without a constant; SCClip) show only the lower bound f/(n − 2f): no rule can promise less for every input, though a given run may stay below it. ' +
       'SCClip mixes with Metropolis weights around the own model, so even without attack its output is a weighted, not the plain, average of its inputs and its κ̂ is above 0.',
       ...reading(rows, hets, rules, hetTitle),
-      `Cell<RobustnessParams> time: ${totalS.toFixed(0)} s over ${rows.length} cells (${(totalS / Math.max(1, rows.length)).toFixed(1)} s per cell on average).`
+      `Cell time: ${totalS.toFixed(0)} s over ${rows.length} cells (${(totalS / Math.max(1, rows.length)).toFixed(1)} s per cell on average).`
     )
   }
   return { tables: [accuracy, kappa], plots, checks, notes }

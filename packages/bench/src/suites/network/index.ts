@@ -12,10 +12,10 @@ import {
   type Dtype, type ModelExchange, type MurmurNode
 } from '@murmur/peer'
 import { createRng } from '@murmur/robust'
-import { listOption, sizeList } from '../options.ts'
-import { allFinite, exp10, logTicks, median, round } from '../stats.ts'
-import type { Cell, CellResult, Check, Plot, Profile, SuiteContext, SuiteSummary, Table } from '../suite.ts'
-import { defineSuite } from '../suite.ts'
+import { listOption, sizeList } from '../../options.ts'
+import { allFinite, exp10, logTicks, median, round } from '../../stats.ts'
+import type { Cell, CellResult, Check, Plot, Profile, SuiteContext, SuiteSummary, Table } from '../../suite.ts'
+import { defineSuite } from '../../suite.ts'
 
 /** The baseline protocol: the receiver counts bytes and nothing else. */
 export const RAW_PROTOCOL = '/murmur/bench/raw/1.0.0'

@@ -17,10 +17,10 @@ import {
   complete, denseMixingMatrix, denseSymmetricEigenvalues, erdosRenyi, metropolisHastings, mixingSpectrum, randomRegular, ring, torus, wattsStrogatz,
   type Graph, type MixingMatrix
 } from '@murmur/topology'
-import { listOption } from '../options.ts'
-import { allFinite, decades, leastSquares, round, spearman, thin } from '../stats.ts'
-import type { Cell, CellResult, Check, Plot, Profile, SuiteContext, SuiteSummary, Table } from '../suite.ts'
-import { defineSuite } from '../suite.ts'
+import { listOption } from '../../options.ts'
+import { allFinite, decades, leastSquares, round, spearman, thin } from '../../stats.ts'
+import type { Cell, CellResult, Check, Plot, Profile, SuiteContext, SuiteSummary, Table } from '../../suite.ts'
+import { defineSuite } from '../../suite.ts'
 
 export const TOPOLOGIES = ['ring', 'torus', 'erdos-renyi', 'regular', 'small-world', 'complete'] as const
 export type TopologyKind = typeof TOPOLOGIES[number]

@@ -13,10 +13,10 @@ import { launchSwarm, planSwarm, readMetricsLog, type RoundMetrics, type RoundSu
 import { createRule, maxTolerableF } from '@murmur/robust'
 import { randomRegular, topologyFromGraph } from '@murmur/topology'
 import { quantile } from '@murmur/robust'
-import { listOption } from '../options.ts'
-import { allFinite, leastSquares, logTicks, median, round } from '../stats.ts'
-import type { Cell, CellResult, Check, Plot, Profile, SuiteContext, SuiteSummary, Table } from '../suite.ts'
-import { defineSuite } from '../suite.ts'
+import { listOption } from '../../options.ts'
+import { allFinite, leastSquares, logTicks, median, round } from '../../stats.ts'
+import type { Cell, CellResult, Check, Plot, Profile, SuiteContext, SuiteSummary, Table } from '../../suite.ts'
+import { defineSuite } from '../../suite.ts'
 
 const MODELS = ['logistic', 'mlp'] as const
 type ScaleModel = typeof MODELS[number]

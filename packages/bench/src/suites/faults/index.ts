@@ -28,12 +28,12 @@ import {
 import { topologyFromGraph, torus } from '@murmur/topology'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { forgeControl, type ForgeReport } from '../faults/control.ts'
-import { ALSO_HONEST, EXPECTED_REASON, injectFrames, type InjectionReport } from '../faults/frames.ts'
-import { listOption } from '../options.ts'
-import { round } from '../stats.ts'
-import type { Cell, CellResult, Check, Profile, SuiteContext, SuiteSummary, Table } from '../suite.ts'
-import { defineSuite } from '../suite.ts'
+import { forgeControl, type ForgeReport } from './control.ts'
+import { ALSO_HONEST, EXPECTED_REASON, injectFrames, type InjectionReport } from './frames.ts'
+import { listOption } from '../../options.ts'
+import { round } from '../../stats.ts'
+import type { Cell, CellResult, Check, Profile, SuiteContext, SuiteSummary, Table } from '../../suite.ts'
+import { defineSuite } from '../../suite.ts'
 
 const FAULTS = ['baseline', 'frames', 'control', 'flood', 'kill', 'pause', 'disk'] as const
 type Fault = typeof FAULTS[number]

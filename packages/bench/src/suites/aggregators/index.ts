@@ -7,11 +7,11 @@
 import * as robust from '@murmur/robust'
 import {
   buildRule, callOptions, caseLabel, exposeGc, measureCallMemory, normalInputs, prepareCase, RULE_CASES, selectCases, timeCall, type PreparedCase
-} from '../rule-timing.ts'
-import { sizeList } from '../options.ts'
-import { allFinite, decades, exp10, median, round } from '../stats.ts'
-import type { Cell, CellResult, Check, Plot, Profile, SuiteContext, SuiteSummary, Table } from '../suite.ts'
-import { defineSuite } from '../suite.ts'
+} from '../../rule-timing.ts'
+import { sizeList } from '../../options.ts'
+import { allFinite, decades, exp10, median, round } from '../../stats.ts'
+import type { Cell, CellResult, Check, Plot, Profile, SuiteContext, SuiteSummary, Table } from '../../suite.ts'
+import { defineSuite } from '../../suite.ts'
 
 interface Params {
   n: number
