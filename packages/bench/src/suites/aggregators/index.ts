@@ -12,6 +12,10 @@ import { sizeList } from '../../options.ts'
 import { allFinite, decades, exp10, median, round } from '../../stats.ts'
 import type { Cell, CellResult, Check, Plot, Profile, SuiteContext, SuiteSummary, Table } from '../../suite.ts'
 import { defineSuite } from '../../suite.ts'
+import { loadTemplate } from '../../template.ts'
+
+/** The report's paragraphs (report.md beside this file). */
+const prose = loadTemplate(new URL('report.md', import.meta.url))
 
 interface Params {
   n: number
@@ -222,12 +226,9 @@ function summarize (results: Array<CellResult<AggregatorsResult, Params>>, profi
 
   const first = results[0]?.cell.params
   const notes = [
-    `Inputs: n standard-normal vectors of dimension d (float32), f = ⌊n/4⌋, ${first?.assumeFinite === false ? 'with the rules\' own finite-value scan' : 'declared finite (`assumeFinite`, as the peer does after decoding a frame)'}; ` +
-      'rules run on the default kernels (WebAssembly when available) unless a label names the kernels, as `cwtm[js]`. ' +
-      'A rule that needs more inputs for that f (Bulyan: n ≥ 4f + 3) runs with the largest f it supports, given in the f column.',
-    `Each cell warms every rule up once, measures the memory one call leaves allocated (ArrayBuffer growth after a forced GC), then runs ${first?.runs ?? '?'} rounds in which every rule is timed once, in an order that rotates each round. ` +
-      'Reported: the median time and the median of the per-round ratio to `mean`. Absolute times move with the load on the machine; the ratios are the figure to compare.',
-    ...(profile === 'quick' ? ['Quick profile: small dimensions only, so fixed per-call costs weigh more than at model sizes.'] : [])
+    prose.render('inputs', { finite: prose.render(first?.assumeFinite === false ? 'finite.scanned' : 'finite.declared') }),
+    prose.render('timing', { runs: first?.runs ?? '?' }),
+    ...(profile === 'quick' ? [prose.render('quick')] : [])
   ]
   return { tables: [ratios, timings], plots, checks, notes }
 }

@@ -21,6 +21,10 @@ import { listOption } from '../../options.ts'
 import { allFinite, decades, leastSquares, round, spearman, thin } from '../../stats.ts'
 import type { Cell, CellResult, Check, Plot, Profile, SuiteContext, SuiteSummary, Table } from '../../suite.ts'
 import { defineSuite } from '../../suite.ts'
+import { loadTemplate } from '../../template.ts'
+
+/** The report's paragraphs (report.md beside this file). */
+const prose = loadTemplate(new URL('report.md', import.meta.url))
 
 export const TOPOLOGIES = ['ring', 'torus', 'erdos-renyi', 'regular', 'small-world', 'complete'] as const
 export type TopologyKind = typeof TOPOLOGIES[number]
@@ -513,20 +517,21 @@ function summarize (results: Array<CellResult<ConvergenceResult, Params>>, profi
   const first = results[0]?.cell.params
   const tp = first?.train ?? null
   const notes = [
-    `Graphs: ${topologyOrder.map((t) => `**${t}** (${FAMILY[t]})`).join(', ')}; n ∈ {${sizes.join(', ')}}. ` +
-      'W is the Metropolis–Hastings matrix W_ij = 1/(1 + max(d_i, d_j)); ρ = max(|λ₂|, |λ_n|) comes from its spectrum (Lanczos, exact at these sizes).',
-    `**Plain gossip.** x(0) has i.i.d. standard normal rows of dimension ${first?.gossip.dim ?? 4}; x(t+1) = W x(t) in float64. ‖x(t) − x̄1‖² = Σ_k c_k λ_k^{2t} over the eigenvectors orthogonal to 1, so ln(distance²) falls by 2 ln ρ per round once the faster modes have died out. ` +
-      `The slope is a least-squares fit of ln(distance²) against t over the rounds where distance² is between ${FIT_FROM.toExponential(0)} and ${FIT_TO.toExponential(0)} of its start: ` +
-      'the rounds before are the transient in which the faster modes die out, and below the window float64 rounding, which leaves a disagreement floor near (10⁻¹⁶/(1 − ρ))² (about 1e-27 for the 64-ring), starts to show. ' +
-      `Tolerance ${100 * SLOPE_TOLERANCE}%: what remains of the transient is the next-slowest distinct mode, whose share (λ'/ρ)^{2t} (λ' the column "next |λ|") bends the start of the window; ` +
-      'it biases the fitted slope by under 1% on these graphs, most where λ\' is close to ρ (random regular and Erdős–Rényi graphs). A wrong W or ρ would miss by far more.',
+    prose.render('graphs', { graphs: topologyOrder.map((t) => `**${t}** (${FAMILY[t]})`).join(', '), sizes: sizes.join(', ') }),
+    prose.render('gossip', { dim: first?.gossip.dim ?? 4, fitFrom: FIT_FROM.toExponential(0), fitTo: FIT_TO.toExponential(0), tolerance: 100 * SLOPE_TOLERANCE }),
     tp !== null
-      ? `**Gossip training.** Decentralised SGD through the round engine and the in-memory transport (frames really encoded and decoded): each node holds ${tp.task.samplesPerNode ?? 100} samples of its own Gaussian ` +
-        `(synthetic mean estimation, dimension ${tp.task.synthetic?.dim ?? 10}, node means ${tp.task.synthetic?.heterogeneity ?? 1} from the common centre, sample noise σ = ${tp.task.synthetic?.noise ?? 1}), ` +
-        `takes ${tp.localSteps} SGD step${tp.localSteps === 1 ? '' : 's'} (batch ${tp.batchSize}, step size ${tp.lr}) per round, then mixes with rule \`mean\` and Metropolis weights. ` +
-        `Nodes start at independent N(0, ${tp.initSpread}²) points. The loss is convex, so the average model goes to the optimum θ* while the consensus distance settles on a plateau where local steps on heterogeneous data balance the mixing. ` +
-        'Theory bounds that plateau by O(γ²ζ²/(1 − ρ)²) (γ the step size, ζ² the spread of the local gradients); the measured plateau grows with 1/(1 − ρ) (see the rank-correlation check) but far more slowly than the bound, because the differences between local optima spread over all eigenmodes of W, most of them fast.'
-      : '**Gossip training** was not run (--rounds 0).'
+      ? prose.render('training', {
+        samples: tp.task.samplesPerNode ?? 100,
+        dim: tp.task.synthetic?.dim ?? 10,
+        heterogeneity: tp.task.synthetic?.heterogeneity ?? 1,
+        noise: tp.task.synthetic?.noise ?? 1,
+        localSteps: tp.localSteps,
+        steps: tp.localSteps === 1 ? 'step' : 'steps',
+        batchSize: tp.batchSize,
+        lr: tp.lr,
+        initSpread: tp.initSpread
+      })
+      : prose.render('training.skipped')
   ]
   return { tables, plots, checks, notes }
 }

@@ -24,6 +24,10 @@ import { cellLaunch, honestOutcome, simulateSwarm } from '../../sim/swarm.ts'
 import { allFinite, round } from '../../stats.ts'
 import type { Cell, CellResult, Check, Plot, Profile, SuiteContext, SuiteSummary, Table } from '../../suite.ts'
 import { defineSuite } from '../../suite.ts'
+import { loadTemplate } from '../../template.ts'
+
+/** The report's paragraphs (report.md beside this file). */
+const prose = loadTemplate(new URL('report.md', import.meta.url))
 
 const DEFAULTS = {
   full: { draws: 20, worstRuns: 5, rounds: 30 },
@@ -302,11 +306,20 @@ function summarize (results: Array<CellResult<ExpectedResult, ExpectedParams>>, 
   if (first !== undefined) {
     const expectedTitle = heterogeneityTitle(first.partition)
     notes.push(
-      `Seed 000 contrasts the worst-case objective (1), min_θ max_{|S| = n − f} (1/|S|) Σ_{i∈S} L_i(θ), with the expected objective (2), min_θ E_{S~μ_H} (1/|S|) Σ_{i∈S} L_i(θ). ` +
-      `Here both are measured on trained swarms of topology \`${first.topologyName}\` (${results[0].result.nodes} peers; the real round engine over the in-memory transport, ${first.rounds} rounds of ${first.localSteps} local SGD steps of ${first.model} regression on MNIST, ${expectedTitle}, rule \`${first.rule}\`, Byzantine peers \`${first.attack}\`). ` +
-      `(2) is estimated by K independent draws of the Byzantine set from the topology's μ_H, one full training per draw, reported as the mean honest accuracy with a 95% Student-t interval (mean ± t_{0.975, K−1} s/√K); ` +
-      `(1) by the greedy worst-case placement of round(E_μH|B|) = ${first.worstCount} Byzantine peers (E_μH|B| = ${first.expectedByzantine}, estimated from ${TOLERANCE_SAMPLES} draws), aimed at the tolerances in use; its runs differ only in the training seed, so its interval shows training noise alone.`,
-      `Tolerance designs: a global f = ${first.globalF} at every node (the largest f every node's neighbourhood supports for \`${first.rule}\`), or each node's own f_i(δ = ${first.delta}) = min{f : P_μH(|N(i) ∩ B| > f) ≤ δ} (capped so n_i > 2f_i). Draw k uses the same Byzantine set and seed under both designs. "Overrun" counts honest nodes with more Byzantine neighbours than their f.`
+      prose.render('objectives', {
+        topology: first.topologyName,
+        nodes: results[0].result.nodes,
+        rounds: first.rounds,
+        localSteps: first.localSteps,
+        model: first.model,
+        partition: expectedTitle,
+        rule: first.rule,
+        attack: first.attack,
+        worstCount: first.worstCount,
+        expectedByzantine: first.expectedByzantine,
+        samples: TOLERANCE_SAMPLES
+      }),
+      prose.render('tolerances', { globalF: first.globalF, rule: first.rule, delta: first.delta })
     )
     const g = (s: Setting, t: ToleranceDesign): GroupSummary | undefined => groups.find((x) => x.setting === s && x.tolerance === t)
     const mg = g('mu-h', 'global'); const mp = g('mu-h', 'per-node'); const wg = g('worst-case', 'global'); const wp = g('worst-case', 'per-node')
@@ -315,24 +328,43 @@ function summarize (results: Array<CellResult<ExpectedResult, ExpectedParams>>, 
       const points = (x: number): string => `${(100 * x).toFixed(1)} points`
       const gapP = mp.accuracy.mean - wp.accuracy.mean
       const gapG = mg.accuracy.mean - wg.accuracy.mean
-      let sentence = `**What it means.** Over ${mp.runs} μ_H draws (on average ${mp.meanByzantine.toFixed(2)} Byzantine peers) the honest peers reach ${interval(mp.accuracy)} with per-node f_i and ${interval(mg.accuracy)} with the global f = ${first.globalF}, ` +
-        `while the worst-case placement of ${first.worstCount} peers leaves ${pct(wp.accuracy.mean)} and ${pct(wg.accuracy.mean)}: ` +
-        `the worst case ${gapP >= 0 ? 'understates' : 'overstates'} the expected accuracy by ${points(Math.abs(gapP))} with f_i and ${points(Math.abs(gapG))} with the global f.`
+      let sentence = prose.render('meaning', {
+        draws: mp.runs,
+        meanByzantine: mp.meanByzantine.toFixed(2),
+        perNode: interval(mp.accuracy),
+        global: interval(mg.accuracy),
+        globalF: first.globalF,
+        worstCount: first.worstCount,
+        worstPerNode: pct(wp.accuracy.mean),
+        worstGlobal: pct(wg.accuracy.mean),
+        understates: gapP >= 0 ? 'understates' : 'overstates',
+        gapPerNode: points(Math.abs(gapP)),
+        gapGlobal: points(Math.abs(gapG))
+      })
       if (diff !== undefined && diff.low !== null && diff.high !== null) {
         const significant = diff.low > 0 || diff.high < 0
-        sentence += ` On the same draws, per-node f_i ${significant ? (diff.mean > 0 ? 'raises' : 'lowers') : 'changes'} the honest accuracy by ${(100 * diff.mean).toFixed(2)} points [${(100 * diff.low).toFixed(2)}, ${(100 * diff.high).toFixed(2)}] against the global f` +
-          (significant ? '.' : `, an interval that contains 0: at K = ${mp.runs} draws the two designs are indistinguishable in expectation.`)
+        sentence += ' ' + prose.render('meaning.paired', {
+          effect: significant ? (diff.mean > 0 ? 'raises' : 'lowers') : 'changes',
+          mean: (100 * diff.mean).toFixed(2),
+          low: (100 * diff.low).toFixed(2),
+          high: (100 * diff.high).toFixed(2)
+        }) + (significant ? '.' : prose.render('meaning.paired.indistinct', { draws: mp.runs }))
       }
       const low = Math.min(mp.worstRun, mg.worstRun)
       if (low < Math.min(wp.accuracy.mean, wg.accuracy.mean)) {
         const which = mp.worstRun <= mg.worstRun ? mp : mg
-        sentence += ` The worst single μ_H draw (${which.worstRunByzantine} Byzantine peers) fell to ${pct(low)}, below either worst-case placement: a μ_H draw is not bounded by the expected count, so the placement of round(E|B|) peers is a worst case only among sets of that size.`
+        sentence += ' ' + prose.render('meaning.worst-draw', { byzantine: which.worstRunByzantine, accuracy: pct(low) })
       }
-      sentence += ` Honest nodes overrun: ${mp.overrun.toFixed(2)} (f_i) and ${mg.overrun.toFixed(2)} (global f) per μ_H draw against ${wp.overrun.toFixed(0)} and ${wg.overrun.toFixed(0)} under the worst case.`
+      sentence += ' ' + prose.render('meaning.overrun', {
+        perNode: mp.overrun.toFixed(2),
+        global: mg.overrun.toFixed(2),
+        worstPerNode: wp.overrun.toFixed(0),
+        worstGlobal: wg.overrun.toFixed(0)
+      })
       notes.push(sentence)
     }
   }
-  if (profile === 'quick') notes.push('Quick profile: few draws and rounds, for CI; the numbers are not meant to be read.')
+  if (profile === 'quick') notes.push(prose.render('quick'))
   return { tables: [table, runs], plots: [plot], checks, notes }
 }
 

@@ -34,6 +34,10 @@ import { listOption } from '../../options.ts'
 import { round } from '../../stats.ts'
 import type { Cell, CellResult, Check, Profile, SuiteContext, SuiteSummary, Table } from '../../suite.ts'
 import { defineSuite } from '../../suite.ts'
+import { loadTemplate } from '../../template.ts'
+
+/** The report's paragraphs (report.md beside this file). */
+const prose = loadTemplate(new URL('report.md', import.meta.url))
 
 const FAULTS = ['baseline', 'frames', 'control', 'flood', 'kill', 'pause', 'disk'] as const
 type Fault = typeof FAULTS[number]
@@ -597,10 +601,7 @@ function summarize (results: Array<CellResult<FaultResult, Params>>): SuiteSumma
     tables,
     plots: [],
     checks,
-    notes: [
-      'Each cell is a torus-4x4 swarm (MNIST, logistic model, scclip, f = 1) over TCP on one machine; `frames` runs its peers in the benchmark process, the others in four worker processes.',
-      'Counted frames include those honest traffic had refused anyway (a model that came after its round is stale), which is why a reason may count more than was injected; every other reason must match exactly.'
-    ]
+    notes: [prose.render('setup'), prose.render('counting')]
   }
 }
 

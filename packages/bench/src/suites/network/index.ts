@@ -16,6 +16,10 @@ import { listOption, sizeList } from '../../options.ts'
 import { allFinite, exp10, logTicks, median, round } from '../../stats.ts'
 import type { Cell, CellResult, Check, Plot, Profile, SuiteContext, SuiteSummary, Table } from '../../suite.ts'
 import { defineSuite } from '../../suite.ts'
+import { loadTemplate } from '../../template.ts'
+
+/** The report's paragraphs (report.md beside this file). */
+const prose = loadTemplate(new URL('report.md', import.meta.url))
 
 /** The baseline protocol: the receiver counts bytes and nothing else. */
 export const RAW_PROTOCOL = '/murmur/bench/raw/1.0.0'
@@ -433,16 +437,10 @@ function summarize (results: Array<CellResult<NetworkResult, Params>>, profile: 
 
   const runs = rs[0]?.runs ?? '?'
   const notes = [
-    'Two murmur nodes (`createMurmurNode`: TCP on 127.0.0.1, noise, yamux) in one process, one connection between them. ' +
-      `**murmur**: \`createModelExchange\` sends a model of d standard-normal parameters on \`/murmur/model/1.0.0\` (encodeFrame, a new stream, one length-prefixed frame); ` +
-      'timed from the send call until the receiver\'s inbox hands the model over, i.e. after decodeFrame has checked header, CRC-32 and that every value is finite. ' +
-      `**bare**: a new stream on \`${RAW_PROTOCOL}\` carrying the same bytes (length prefix and frame) in the same single chunk, timed until the receiver has counted them all.`,
-    `Each cell warms up with ${rs[0]?.warmup ?? '?'} untimed rounds, then runs ${runs} rounds with murmur and bare in alternating order (no forced GC: a peer pays for its garbage too, and forcing one between calls kept V8 from optimising the codec). ` +
-      'Goodput counts model bytes only (d × 4 or d × 2), in MB/s of 10⁶ bytes. **murmur / bare** is the median of the per-round ratio of the two times: 1 means the protocol adds nothing over what libp2p itself costs, ' +
-      '1.2 means a model exchange takes 20 % longer than moving its bytes. Absolute goodput moves with the load on the machine (both peers, and noise\'s encryption, share its cores); the ratio is the figure to compare.',
-    'encode and decode+validate are encodeFrame and decodeFrame timed alone on the same frame in each round: the codec\'s share of the murmur time. ' +
-      'The rest is streams, framing and transfer, which the bare path pays too, plus what neither codec timing covers: the receiver joining the stream\'s chunks into one frame buffer before decoding, and the garbage of the extra copies.',
-    ...(profile === 'quick' ? ['Quick profile: d up to 10⁶ and 5 rounds per cell, so the medians are rough.'] : [])
+    prose.render('setup', { rawProtocol: RAW_PROTOCOL }),
+    prose.render('timing', { warmup: rs[0]?.warmup ?? '?', runs }),
+    prose.render('codec'),
+    ...(profile === 'quick' ? [prose.render('quick')] : [])
   ]
   return { tables: [table], plots, checks, notes }
 }

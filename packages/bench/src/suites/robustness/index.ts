@@ -15,6 +15,10 @@ import { cellLaunch, honestOutcome, simulateSwarm, type KappaReport } from '../.
 import { allFinite, round } from '../../stats.ts'
 import type { Cell, CellResult, Check, Plot, Profile, SuiteContext, SuiteSummary, Table } from '../../suite.ts'
 import { defineSuite } from '../../suite.ts'
+import { loadTemplate } from '../../template.ts'
+
+/** The report's paragraphs (report.md beside this file). */
+const prose = loadTemplate(new URL('report.md', import.meta.url))
 
 const DEFAULTS = {
   full: { rules: 'mean,cwmed,cwtm,nnm+cwtm,scclip', attacks: 'none,signflip,alie,ipm,labelflip', heterogeneity: 'iid,10,1,0.1', rounds: 40 },
@@ -279,22 +283,27 @@ function summarize (results: Array<CellResult<RobustnessResult, RobustnessParams
     const p = first.p
     const attacked = rows.find((x) => x.r.byzantine.length > 0)?.r
     const totalS = rows.reduce((s, x) => s + x.ms, 0) / 1000
+    const overrun = attacked?.overrun ?? []
     notes.push(
-      `Every cell runs the whole swarm of topology \`${p.topologyName}\` (${first.r.nodes} peers) in one process: the real round engine of \`@murmur/peer\` over its in-memory transport, ` +
-      `${p.rounds} rounds of ${p.localSteps} local SGD steps (${p.model} regression on MNIST, lr ${p.lr}, momentum ${p.momentum}, batch ${p.batchSize}), then robust mixing with Metropolis–Hastings weights. ` +
-      `Byzantine peers: ${attacked === undefined ? 'none' : `${attacked.byzantine.length} (${attacked.byzantine.join(', ')}), drawn from the topology's μ_H conditioned on that count (μ_H seed ${p.muSeed})`}; ` +
-      `tolerance ${p.f === 'auto' ? 'each node\'s f_i(δ = 0.05) from μ_H' : `f = ${p.f} at every node`}. ` +
-      `Cells share one Byzantine set and one seed, so they differ only by rule, attack and partition. Under attack \`none\` the same peers behave honestly and every peer counts as honest.` +
-      (attacked !== undefined && attacked.overrun.length > 0 ? ` With this set, honest ${attacked.overrun.join(' and ')} ${attacked.overrun.length === 1 ? 'has' : 'have'} more Byzantine neighbours than f, so no rule's guarantee covers ${attacked.overrun.length === 1 ? 'it' : 'them'}.` : ''),
-      'Accuracy is on 1 000 MNIST test digits, the same for every peer, after the last round; "honest mean" and "honest min" run over honest peers; the consensus distance is the mean over honest i of ‖θ_i − θ̄_H‖², θ̄_H the honest average.',
-      'Empirical κ (seed 001, "Measuring κ in a run"): at every aggregation of an honest node, with inputs x = [own, received…] and G the honest ones among them, ' +
-      'κ̂ = ‖F(x) − x̄_G‖² / ((1/|G|) Σ_{i∈G} ‖x_i − x̄_G‖²), computed in double precision on the rule\'s actual inputs and output (aggregations with fewer than two honest inputs are left out: the ratio is undefined). ' +
-      'Tables give its median, 95th percentile and maximum over all of a cell\'s aggregations, and separately over those with 1 ≤ b ≤ f Byzantine inputs (b the number of inputs that came from Byzantine peers): ' +
-      'only there does (f, κ)-robustness promise κ̂ ≤ κ, so "κ max (1 ≤ b ≤ f)" is the number to hold against the closed-form κ of seed 001 (CWMed 4(1 + f/(n−2f))², CWTM 6f/(n−2f)·(1 + f/(n−2f)), evaluated at each aggregation\'s n and f). ' +
-      'Rules without a closed form in that table (mean, which is unbounded once f ≥ 1; NNM compositions, O(f/n) without a constant; SCClip) show only the lower bound f/(n − 2f): no rule can promise less for every input, though a given run may stay below it. ' +
-      'SCClip mixes with Metropolis weights around the own model, so even without attack its output is a weighted, not the plain, average of its inputs and its κ̂ is above 0.',
+      prose.render('setup', {
+        topology: p.topologyName,
+        nodes: first.r.nodes,
+        rounds: p.rounds,
+        localSteps: p.localSteps,
+        model: p.model,
+        lr: p.lr,
+        momentum: p.momentum,
+        batchSize: p.batchSize,
+        byzantine: attacked === undefined
+          ? prose.render('byzantine.none')
+          : prose.render('byzantine.drawn', { count: attacked.byzantine.length, peers: attacked.byzantine.join(', '), muSeed: p.muSeed }),
+        tolerance: p.f === 'auto' ? prose.render('tolerance.auto') : prose.render('tolerance.fixed', { f: p.f }),
+        overrun: overrun.length > 0 ? ' ' + prose.render(overrun.length === 1 ? 'overrun.one' : 'overrun.many', { peers: overrun.join(' and ') }) : ''
+      }),
+      prose.render('accuracy'),
+      prose.render('kappa'),
       ...reading(rows, hets, rules, hetTitle),
-      `Cell time: ${totalS.toFixed(0)} s over ${rows.length} cells (${(totalS / Math.max(1, rows.length)).toFixed(1)} s per cell on average).`
+      prose.render('time', { totalS: totalS.toFixed(0), cells: rows.length, perCell: (totalS / Math.max(1, rows.length)).toFixed(1) })
     )
   }
   return { tables: [accuracy, kappa], plots, checks, notes }
@@ -313,7 +322,7 @@ function reading (rows: Array<{ p: RobustnessParams, r: RobustnessResult }>, het
     const best = byRule[0]; const worst = byRule[byRule.length - 1]
     parts.push(`${hetTitle.get(het) ?? het}: ${best.rule} ${best.mean.toFixed(3)}, ${worst.rule} ${worst.mean.toFixed(3)}`)
   }
-  return parts.length === 0 ? [] : [`**Reading.** Honest mean accuracy averaged over the attacks (attack \`none\` left out), best and worst rule per partition — ${parts.join('; ')}.`]
+  return parts.length === 0 ? [] : [prose.render('reading', { partitions: parts.join('; ') })]
 }
 
 export const robustness = defineSuite<RobustnessParams, RobustnessResult>({
