@@ -4,8 +4,10 @@ import { convergence } from './convergence/index.ts'
 import { expected } from './expected/index.ts'
 import { faults } from './faults/index.ts'
 import { network } from './network/index.ts'
+import { resilience } from './resilience/index.ts'
 import { robustness } from './robustness/index.ts'
 import { scale } from './scale/index.ts'
+import { swarmBars } from './swarm-bars/index.ts'
 
 /** Every benchmark suite, by name. A new suite is one folder under suites/ (index.ts and report.md) and one line here. */
 export const suites: readonly AnySuite[] = [
@@ -15,5 +17,7 @@ export const suites: readonly AnySuite[] = [
   expected,
   scale,
   network,
-  faults
+  faults,
+  resilience,
+  swarmBars
 ]
