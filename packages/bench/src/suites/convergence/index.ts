@@ -518,7 +518,12 @@ function summarize (results: Array<CellResult<ConvergenceResult, Params>>, profi
   const tp = first?.train ?? null
   const notes = [
     prose.render('graphs', { graphs: topologyOrder.map((t) => `**${t}** (${FAMILY[t]})`).join(', '), sizes: sizes.join(', ') }),
-    prose.render('gossip', { dim: first?.gossip.dim ?? 4, fitFrom: FIT_FROM.toExponential(0), fitTo: FIT_TO.toExponential(0), tolerance: 100 * SLOPE_TOLERANCE }),
+    prose.render('gossip', {
+      dim: first?.gossip.dim ?? 4,
+      fitFrom: FIT_FROM.toExponential(0),
+      fitTo: FIT_TO.toExponential(0),
+      tolerance: 100 * SLOPE_TOLERANCE
+    }),
     tp !== null
       ? prose.render('training', {
         samples: tp.task.samplesPerNode ?? 100,

@@ -38,8 +38,11 @@ const MIN_DELIVERY = 0.99
 
 const DEFAULTS = {
   full: { rounds: 45, pauseS: 45, pauseAfter: 8, hogs: 4 },
-  quick: { rounds: 12, pauseS: 10, pauseAfter: 4, hogs: 2 }
+  quick: { rounds: 20, pauseS: 5, pauseAfter: 4, hogs: 2 }
 }
+
+/** `(default <full>; quick: <quick>)` for an option's help. */
+const profiles = (key: keyof typeof DEFAULTS.full): string => `(default ${DEFAULTS.full[key]}; quick: ${DEFAULTS.quick[key]})`
 
 interface Params {
   cell: CellName
@@ -79,7 +82,11 @@ function cells (profile: Profile, options: Readonly<Record<string, unknown>>): A
   if (rounds <= pauseAfter + HEALED_ROUNDS) throw new Error(`--rounds: expected an integer > ${pauseAfter + HEALED_ROUNDS}, got ${rounds}`)
   const pauseMs = 1000 * integer(options, 'pause-s', d.pauseS, 1)
   const hogs = integer(options, 'hogs', d.hogs, 0)
-  return CELLS.filter((c) => names.includes(c)).map((cell) => ({ id: cell, params: { cell, topologyPath: TOPOLOGY, rounds, pauseMs, pauseAfter, hogs }, seed: 0 }))
+  return CELLS.filter((c) => names.includes(c)).map((cell) => ({
+    id: cell,
+    params: { cell, topologyPath: TOPOLOGY, rounds, pauseMs, pauseAfter, hogs },
+    seed: 0
+  }))
 }
 
 /** One launch; `during` may act on the worker processes once round `pauseAfter` is summarised. */
@@ -98,7 +105,8 @@ async function launch (cell: Cell<Params>, context: SuiteContext, during?: (pids
     signal: context.signal,
     onWorkers: (ids) => { pids = ids },
     onRound: (r) => {
-      context.log('%s: round %d/%d edges %d/%d live, deadline %d ms, round %d ms', cell.id, r.round + 1, p.rounds, r.edgesLive, r.edges, r.deadlineMs, Math.round(r.roundMs))
+      context.log('%s: round %d/%d edges %d/%d live, deadline %d ms, round %d ms',
+        cell.id, r.round + 1, p.rounds, r.edgesLive, r.edges, r.deadlineMs, Math.round(r.roundMs))
       context.progress((r.round + 1) / p.rounds)
       if (!acted && r.round + 1 >= p.pauseAfter && during !== undefined) { acted = true; during(pids) }
     }
@@ -109,7 +117,9 @@ async function launch (cell: Cell<Params>, context: SuiteContext, during?: (pids
   for (const node of plan.nodes.filter((n) => !n.byzantine)) {
     const all = readMetricsLog(join(dir, 'peers', node.id, 'metrics.jsonl'))
     const honestNeighbours = node.neighbours.filter((id) => !byzantine.has(id))
-    const alone = all.filter((m) => m.skipReason !== 'behind' && honestNeighbours.length > 0 && honestNeighbours.every((id) => m.missing.includes(id))).map((m) => m.round)
+    const alone = all
+      .filter((m) => m.skipReason !== 'behind' && honestNeighbours.length > 0 && honestNeighbours.every((id) => m.missing.includes(id)))
+      .map((m) => m.round)
     if (alone.length > 0) isolatedRounds[node.id] = alone
     const last = all.filter((m) => m.round >= p.rounds - HEALED_ROUNDS)
     const missing = [...new Set(last.flatMap((m) => m.missing))]
@@ -117,7 +127,8 @@ async function launch (cell: Cell<Params>, context: SuiteContext, during?: (pids
   }
   // The launcher puts node i in worker i mod 2; the paused worker is the last one started.
   const paused = p.cell === 'pause' ? topology.nodes.filter((_, i) => i % 2 === 1).map((n) => n.id) : []
-  return { delivery: result.delivery, missingAtEnd, isolatedRounds, paused, medianRoundMs: median(result.rounds.map((r) => r.roundMs)), wallS: result.wallMs / 1000 }
+  const medianRoundMs = median(result.rounds.map((r) => r.roundMs))
+  return { delivery: result.delivery, missingAtEnd, isolatedRounds, paused, medianRoundMs, wallS: result.wallMs / 1000 }
 }
 
 async function run (cell: Cell<Params>, context: SuiteContext): Promise<ResilienceResult> {
@@ -198,7 +209,7 @@ function summarize (results: Array<CellResult<ResilienceResult, Params>>, profil
     columns: ['cell', 'passed', 'bar', 'measured', 'load', 'median round ms', 'wall s'],
     rows: judged.map((j) => [j.p.cell, j.passed ? 'yes' : 'no', j.bar, j.measured, j.load, Math.round(j.r.medianRoundMs), Math.round(j.r.wallS)])
   }
-  const checks: Check[] = judged.map((j) => ({ name: `${j.p.cell}: ${j.bar}`, ok: j.passed, detail: j.measured }))
+  const checks: Check[] = judged.map((j) => ({ name: prose.render(`check.${j.p.cell}`), ok: j.passed, detail: j.measured }))
   const first = results[0]?.cell.params
   const notes = [
     prose.render('setup', { rounds: first?.rounds ?? '?' }),
@@ -213,10 +224,10 @@ export const resilience = defineSuite<Params, ResilienceResult>({
   fullDuration: '~2 min',
   options: {
     cells: { type: 'string', description: `cells to run (default: all of ${CELLS.join(', ')})`, placeholder: 'list' },
-    rounds: { type: 'integer', description: `rounds per launch (default ${DEFAULTS.full.rounds}; quick: ${DEFAULTS.quick.rounds})`, placeholder: 'n' },
-    'pause-s': { type: 'integer', description: `pause: seconds the worker stays frozen (default ${DEFAULTS.full.pauseS}; quick: ${DEFAULTS.quick.pauseS})`, placeholder: 's' },
-    'pause-after': { type: 'integer', description: `pause: freeze once this round is done (default ${DEFAULTS.full.pauseAfter}; quick: ${DEFAULTS.quick.pauseAfter})`, placeholder: 'round' },
-    hogs: { type: 'integer', description: `load: CPU-bound processes beside the launch (default ${DEFAULTS.full.hogs}; quick: ${DEFAULTS.quick.hogs})`, placeholder: 'n' }
+    rounds: { type: 'integer', description: `rounds per launch ${profiles('rounds')}`, placeholder: 'n' },
+    'pause-s': { type: 'integer', description: `pause: seconds the worker stays frozen ${profiles('pauseS')}`, placeholder: 's' },
+    'pause-after': { type: 'integer', description: `pause: freeze once this round is done ${profiles('pauseAfter')}`, placeholder: 'round' },
+    hogs: { type: 'integer', description: `load: CPU-bound processes beside the launch ${profiles('hogs')}`, placeholder: 'n' }
   },
   cells,
   run,

@@ -393,7 +393,8 @@ function summarize (results: Array<CellResult<ScaleResult, Params>>, profile: Pr
       roundTimeoutMs: first?.roundTimeoutMs ?? '?'
     }),
     prose.render('timed', { rounds: first?.rounds ?? '?', warmup: first?.warmup ?? WARMUP }),
-    prose.render('memory') + (rssFit === undefined ? '' : ' ' + prose.render('memory.fit', { slope: round(rssFit.slope, 3), intercept: round(rssFit.intercept, 3) }))
+    prose.render('memory') +
+      (rssFit === undefined ? '' : ' ' + prose.render('memory.fit', { slope: round(rssFit.slope, 3), intercept: round(rssFit.intercept, 3) }))
   ]
   if (rs.length >= 2) {
     const slope = leastSquares(ns.map(Math.log), rs.map((r) => Math.log(r.medianRoundMs))).slope
@@ -414,7 +415,10 @@ function summarize (results: Array<CellResult<ScaleResult, Params>>, profile: Pr
     const roundTimeoutMs = first?.roundTimeoutMs ?? '?'
     notes.push(late.length === 0
       ? prose.render('deadline.met', { roundTimeoutMs })
-      : prose.render('deadline.missed', { late: late.map((r) => prose.render('deadline.late', { n: r.n, percent: pct(r.receivedFraction) })).join('; '), roundTimeoutMs }))
+      : prose.render('deadline.missed', {
+        late: late.map((r) => prose.render('deadline.late', { n: r.n, percent: pct(r.receivedFraction) })).join('; '),
+        roundTimeoutMs
+      }))
   }
   if (profile === 'quick') notes.push(prose.render('quick'))
   return { tables: [timing, outcome], plots, checks, notes }

@@ -32,9 +32,14 @@ const REGULAR = 'topologies/regular-64.json'
 const TARGET = 0.94
 
 const DEFAULTS = {
-  full: { bars: '1,2,3', rounds: 300, attackRounds: 100, scaleRounds: 50, rules: 'mean,cwmed,nnm+cwtm,scclip', attacks: 'signflip,alie,ipm,labelflip,dissensus' },
+  full: {
+    bars: '1,2,3', rounds: 300, attackRounds: 100, scaleRounds: 50, rules: 'mean,cwmed,nnm+cwtm,scclip', attacks: 'signflip,alie,ipm,labelflip,dissensus'
+  },
   quick: { bars: '1,2', rounds: 10, attackRounds: 8, scaleRounds: 5, rules: 'mean,nnm+cwtm', attacks: 'signflip' }
 }
+
+/** `(default <full>; quick: <quick>)` for an option's help. */
+const profiles = (key: keyof typeof DEFAULTS.full): string => `(default ${DEFAULTS.full[key]}; quick: ${DEFAULTS.quick[key]})`
 
 interface Params {
   bar: Bar
@@ -86,16 +91,20 @@ function cells (profile: Profile, options: Readonly<Record<string, unknown>>): A
   const attacks = listOption(options.attacks, 'attacks') ?? d.attacks.split(',')
   const out: Array<Cell<Params>> = []
   if (bars.includes(1)) {
-    out.push({ id: 'bar1-torus-mlp-noattack', params: { bar: 1, topologyPath: TORUS, rounds: integer(options, 'rounds', d.rounds), rule: 'nnm+cwtm', f: 'auto' }, seed: 0 })
+    const rounds = integer(options, 'rounds', d.rounds)
+    out.push({ id: 'bar1-torus-mlp-noattack', params: { bar: 1, topologyPath: TORUS, rounds, rule: 'nnm+cwtm', f: 'auto' }, seed: 0 })
   }
   if (bars.includes(2)) {
     const rounds = integer(options, 'attack-rounds', d.attackRounds)
     for (const attack of attacks) {
-      for (const rule of rules) out.push({ id: safeId(`bar2-${attack}-${rule}-${rounds}`), params: { bar: 2, topologyPath: TORUS, rounds, rule, f: 1, attack }, seed: 0 })
+      for (const rule of rules) {
+        out.push({ id: safeId(`bar2-${attack}-${rule}-${rounds}`), params: { bar: 2, topologyPath: TORUS, rounds, rule, f: 1, attack }, seed: 0 })
+      }
     }
   }
   if (bars.includes(3)) {
-    out.push({ id: 'bar3-regular64', params: { bar: 3, topologyPath: REGULAR, rounds: integer(options, 'scale-rounds', d.scaleRounds), rule: 'nnm+cwtm', f: 'auto' }, seed: 0 })
+    const rounds = integer(options, 'scale-rounds', d.scaleRounds)
+    out.push({ id: 'bar3-regular64', params: { bar: 3, topologyPath: REGULAR, rounds, rule: 'nnm+cwtm', f: 'auto' }, seed: 0 })
   }
   return out
 }
@@ -173,7 +182,8 @@ function summarize (results: Array<CellResult<SwarmBarResult, Params>>, profile:
   if (bar2.length > 0) {
     const rules = [...new Set(bar2.map((r) => r.cell.params.rule))]
     const attacks = [...new Set(bar2.map((r) => r.cell.params.attack ?? 'none'))]
-    const at = (attack: string, rule: string): SwarmBarResult | undefined => bar2.find((r) => r.cell.params.attack === attack && r.cell.params.rule === rule)?.result
+    const at = (attack: string, rule: string): SwarmBarResult | undefined =>
+      bar2.find((r) => r.cell.params.attack === attack && r.cell.params.rule === rule)?.result
     tables.push({
       name: 'bar2',
       title: prose.render('bar2.title', { rounds: bar2[0].cell.params.rounds }),
@@ -195,7 +205,9 @@ function summarize (results: Array<CellResult<SwarmBarResult, Params>>, profile:
       name: 'bar3',
       title: prose.render('bar3.title'),
       columns: ['rounds', 'honest mean acc', 'median round ms', 'RSS per peer MiB', 'compute', 'communicate (incl. waiting)', 'aggregate'],
-      rows: [[r.rounds, pct(r.accuracy), Math.round(r.medianRoundMs), Math.round(r.rssPerPeerMiB), share(r.computeMs), share(r.communicateMs), share(r.aggregateMs)]]
+      rows: [[
+        r.rounds, pct(r.accuracy), Math.round(r.medianRoundMs), Math.round(r.rssPerPeerMiB), share(r.computeMs), share(r.communicateMs), share(r.aggregateMs)
+      ]]
     })
     notes.push(prose.render('bar3'))
   }
@@ -214,12 +226,12 @@ export const swarmBars = defineSuite<Params, SwarmBarResult>({
   summary: 'the peer\'s quality bars on real libp2p swarms: accuracy without attack, rule × attack accuracy, 64 peers on one machine',
   fullDuration: '~45 min',
   options: {
-    bars: { type: 'string', description: `bars to measure, some of 1, 2, 3 (default ${DEFAULTS.full.bars}; quick: ${DEFAULTS.quick.bars})`, placeholder: 'list' },
-    rounds: { type: 'integer', description: `bar 1 rounds (default ${DEFAULTS.full.rounds}; quick: ${DEFAULTS.quick.rounds})`, placeholder: 'n' },
-    'attack-rounds': { type: 'integer', description: `bar 2 rounds per cell (default ${DEFAULTS.full.attackRounds}; quick: ${DEFAULTS.quick.attackRounds})`, placeholder: 'n' },
-    'scale-rounds': { type: 'integer', description: `bar 3 rounds (default ${DEFAULTS.full.scaleRounds}; quick: ${DEFAULTS.quick.scaleRounds})`, placeholder: 'n' },
-    rules: { type: 'string', description: `bar 2 rules, comma-separated (default ${DEFAULTS.full.rules}; quick: ${DEFAULTS.quick.rules})`, placeholder: 'specs' },
-    attacks: { type: 'string', description: `bar 2 attacks, comma-separated (default ${DEFAULTS.full.attacks}; quick: ${DEFAULTS.quick.attacks})`, placeholder: 'specs' }
+    bars: { type: 'string', description: `bars to measure, some of 1, 2, 3 ${profiles('bars')}`, placeholder: 'list' },
+    rounds: { type: 'integer', description: `bar 1 rounds ${profiles('rounds')}`, placeholder: 'n' },
+    'attack-rounds': { type: 'integer', description: `bar 2 rounds per cell ${profiles('attackRounds')}`, placeholder: 'n' },
+    'scale-rounds': { type: 'integer', description: `bar 3 rounds ${profiles('scaleRounds')}`, placeholder: 'n' },
+    rules: { type: 'string', description: `bar 2 rules, comma-separated ${profiles('rules')}`, placeholder: 'specs' },
+    attacks: { type: 'string', description: `bar 2 attacks, comma-separated ${profiles('attacks')}`, placeholder: 'specs' }
   },
   cells,
   run,
