@@ -138,9 +138,7 @@ function summarize (results: Array<CellResult<AggregatorsResult, Params>>, profi
   const plots: Plot[] = [{
     name: 'time',
     title: byD ? 'Median time per call vs dimension d' : `Median time per call vs n (d = ${exp10(ds[0])})`,
-    caption: byD
-      ? 'One panel per n (f = ⌊n/4⌋), log–log: a slope of 1 is linear in d; rules above the mean line pay for sorting, distances or iterations.'
-      : 'Median over interleaved runs, log scale; rules needing more inputs than n allows are absent at small n.',
+    caption: prose.render(byD ? 'caption.time.by-d' : 'caption.time.by-n'),
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       data: { values: points },
@@ -175,7 +173,7 @@ function summarize (results: Array<CellResult<AggregatorsResult, Params>>, profi
     plots.push({
       name: 'ratio',
       title: `Time relative to mean at n = ${largest.n}, d = ${exp10(largest.d)}`,
-      caption: 'Median over runs of each rule\'s time divided by the time of mean in the same run, log scale: the robust figure on a loaded machine.',
+      caption: prose.render('caption.ratio'),
       spec: {
         $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
         width: 420,

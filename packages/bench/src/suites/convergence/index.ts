@@ -373,7 +373,7 @@ function summarize (results: Array<CellResult<ConvergenceResult, Params>>, profi
   const plots: Plot[] = [{
     name: 'gossip-decay',
     title: 'Consensus distance² under plain Metropolis gossip',
-    caption: 'Coloured: log₁₀ of ‖x(t) − x̄1‖² relative to the start, per round, one line per size; black dashed: the slope 2 ln ρ predicted by the spectrum of W, drawn over the fit window from its first round. Where the two coincide the spectral rate holds; the complete graph averages in one round.',
+    caption: prose.render('caption.gossip-decay'),
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       data: { values: curve },
@@ -418,7 +418,7 @@ function summarize (results: Array<CellResult<ConvergenceResult, Params>>, profi
     plots.push({
       name: 'slopes',
       title: 'Measured vs theoretical decay rate',
-      caption: 'Each point is one graph: x the rate −2 ln ρ from the spectrum of W, y the fitted rate −slope of ln(distance²); the grey diagonal is perfect agreement. Both axes logarithmic.',
+      caption: prose.render('caption.slopes'),
       spec: {
         $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
         width: 380,
@@ -455,7 +455,7 @@ function summarize (results: Array<CellResult<ConvergenceResult, Params>>, profi
     plots.push({
       name: 'training',
       title: 'Gossip training: consensus distance and optimality gap',
-      caption: 'D-SGD with rule mean. Left: nodes start apart, the consensus distance falls, then levels off where gradient steps on heterogeneous data push models apart as fast as mixing pulls them together, higher on worse-connected graphs (the complete graph mixes exactly and stays at 0, off the log scale). Right: the average model approaches θ* at the same pace on every graph, since a doubly stochastic W leaves the average taking plain SGD steps; its floor is gradient noise, lower with more nodes.',
+      caption: prose.render('caption.training'),
       spec: {
         $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
         data: { values },

@@ -269,7 +269,7 @@ function summarize (results: Array<CellResult<ExpectedResult, ExpectedParams>>, 
   const plot: Plot = {
     name: 'expected-accuracy',
     title: 'Honest mean accuracy: μ_H draws against the worst case, global f against per-node f_i',
-    caption: 'Bars: mean over runs with its 95% t-interval; faint dots: single runs. μ_H draws vary the Byzantine set; worst-case runs keep the greedy placement and vary only the training seed.',
+    caption: prose.render('caption.expected-accuracy'),
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       width: 320,

@@ -340,7 +340,7 @@ function summarize (results: Array<CellResult<NetworkResult, Params>>, profile: 
   const plots: Plot[] = [{
     name: 'goodput',
     title: 'Model-exchange goodput between two peers over TCP on loopback',
-    caption: 'Medians, log–log. Left: model bytes per second, where f16 and f32 should meet if only bytes counted; right: parameters per second, what halving the bytes buys. The gap between colours is what the protocol costs over a bare stream.',
+    caption: prose.render('caption.goodput'),
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       data: { values: points },
@@ -374,7 +374,7 @@ function summarize (results: Array<CellResult<NetworkResult, Params>>, profile: 
   plots.push({
     name: 'time-split',
     title: 'Where a model exchange spends its time, relative to the bare transfer',
-    caption: 'Per cell, murmur\'s median time (upper bar) split into encodeFrame and decodeFrame with its checks (both timed alone) and the rest, against the bare transfer (lower bar, = 1); lengths are multiples of the bare median time.',
+    caption: prose.render('caption.time-split'),
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       width: 420,

@@ -152,7 +152,7 @@ function summarize (results: Array<CellResult<RobustnessResult, RobustnessParams
   plots.push({
     name: 'accuracy-heatmap',
     title: 'Honest mean test accuracy: rule × attack, per heterogeneity',
-    caption: 'Each square is one run of the whole swarm; darker is worse. Read across a row to see which attacks a rule withstands, down a column to compare rules against one attack.',
+    caption: prose.render('caption.accuracy-heatmap'),
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       data: { values: heat },
@@ -206,7 +206,7 @@ function summarize (results: Array<CellResult<RobustnessResult, RobustnessParams
     plots.push({
       name: 'kappa',
       title: 'Empirical κ (max over aggregations with 1 ≤ b ≤ f) against the theory',
-      caption: `Points: the largest empirical κ a rule showed where its guarantee applies, per attack; ticks: seed 001's closed-form κ (black) and the lower bound f/(n − 2f) every rule obeys in the worst case (grey). Values below ${KAPPA_FLOOR} are drawn at ${KAPPA_FLOOR}.`,
+      caption: prose.render('caption.kappa', { floor: KAPPA_FLOOR }),
       spec: {
         $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
         facet: { column: { field: 'heterogeneity', type: 'nominal', sort: hets.map((h) => hetTitle.get(h)), title: null } },

@@ -286,8 +286,7 @@ function summarize (results: Array<CellResult<ScaleResult, Params>>, profile: Pr
   const plots: Plot[] = [{
     name: 'round-time',
     title: 'Round time vs swarm size',
-    caption: 'Left: median and 90th-percentile round time; right: median round time divided by N. The dashed line is what sharing the cores alone would give (time ∝ N, flat per peer); ' +
-      'points above it mean each peer does more work per round as the swarm grows. Both axes logarithmic.',
+    caption: prose.render('caption.round-time'),
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       data: { values: timePoints },
@@ -309,8 +308,7 @@ function summarize (results: Array<CellResult<ScaleResult, Params>>, profile: Pr
   }, {
     name: 'rss-per-peer',
     title: 'Resident memory per peer vs swarm size',
-    caption: 'Worker-process RSS divided by the peers each worker hosts (median over the timed rounds). It falls with N because each worker\'s fixed cost (Node, tfjs, the dataset) is shared by more peers; ' +
-      'the marginal cost of a peer is the slope in the notes.',
+    caption: prose.render('caption.rss-per-peer'),
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       width: 380,
@@ -329,8 +327,7 @@ function summarize (results: Array<CellResult<ScaleResult, Params>>, profile: Pr
   }, {
     name: 'split',
     title: 'Where a round goes',
-    caption: 'Share of the median round per part. Communicate runs from sending the own model until the last neighbour\'s arrived (or the deadline), so it includes waiting for slower peers; ' +
-      'other is the checkpoint (write, fsync, rename) and metrics. Absolute figures are in the timing table.',
+    caption: prose.render('caption.split'),
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       width: 380,
