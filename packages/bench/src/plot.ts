@@ -3,6 +3,7 @@
 // never plot do not pay for them.
 
 import { existsSync } from 'node:fs'
+import type { TopLevelSpec } from 'vega-lite'
 
 /** The font plots ask for; DejaVu Sans ships with Debian's fonts-dejavu-core. */
 export const PLOT_FONT = 'DejaVu Sans'
@@ -25,6 +26,11 @@ function isObject (value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
+/** Suites build their specs as plain JSON objects; vega-lite itself checks them as it compiles. */
+function isVegaLiteSpec (value: unknown): value is TopLevelSpec {
+  return isObject(value)
+}
+
 function deepMerge (base: Json, over: Json): Json {
   const out: Json = { ...base }
   for (const [key, value] of Object.entries(over)) {
@@ -37,9 +43,10 @@ function deepMerge (base: Json, over: Json): Json {
 export async function renderSvg (spec: Record<string, unknown>): Promise<string> {
   const [vega, vegaLite] = await Promise.all([import('vega'), import('vega-lite')])
   const withConfig = { ...spec, config: deepMerge(BASE_CONFIG, isObject(spec.config) ? spec.config : {}) }
+  if (!isVegaLiteSpec(withConfig)) throw new Error('plot: a Vega-Lite spec is an object')
   let compiled
   try {
-    compiled = vegaLite.compile(withConfig as unknown as Parameters<typeof vegaLite.compile>[0]).spec
+    compiled = vegaLite.compile(withConfig).spec
   } catch (error) {
     throw new Error(`plot: invalid Vega-Lite spec: ${error instanceof Error ? error.message : String(error)}`)
   }

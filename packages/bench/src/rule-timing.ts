@@ -54,7 +54,7 @@ export function selectCases (wanted: readonly string[] | undefined): RuleCase[] 
   return RULE_CASES.filter((c) => wanted.includes(c.spec) || wanted.includes(caseLabel(c)))
 }
 
-const api = robust as unknown as Record<string, unknown>
+const api: Readonly<Record<string, unknown>> = robust
 
 /** Builds a rule, or explains why it cannot be built from the current exports. */
 export function buildRule (c: RuleCase): Aggregator | string {

@@ -17,7 +17,7 @@ import { cpus, totalmem } from 'node:os'
 import { isAbsolute, join, relative } from 'node:path'
 import { logger } from '@murmur/peer'
 import { renderSvg, svgToPng } from './plot.ts'
-import type { Cell, CellResult, Check, Profile, Suite, SuiteOption, SuiteSummary, Table } from './suite.ts'
+import type { AnySuite, Cell, CellResult, Check, Profile, SuiteOption, SuiteSummary, Table } from './suite.ts'
 import { suites } from './suites/index.ts'
 
 /** What the runner reports while it works (drives progress bars). */
@@ -89,14 +89,14 @@ export function machine (): Machine {
 }
 
 /** A suite of the registry by name; the error lists the known ones. */
-export function findSuite (name: string): Suite<any> {
+export function findSuite (name: string): AnySuite {
   const suite = suites.find((s) => s.name === name)
   if (suite === undefined) throw new Error(`unknown suite "${name}" (known: ${suites.map((s) => s.name).join(', ')})`)
   return suite
 }
 
 /** Checks suite options against their specs and fills in defaults; errors name the option. */
-export function resolveSuiteOptions (suite: Suite<any>, given: Readonly<Record<string, unknown>> = {}): Record<string, unknown> {
+export function resolveSuiteOptions (suite: AnySuite, given: Readonly<Record<string, unknown>> = {}): Record<string, unknown> {
   const specs = suite.options ?? {}
   const out: Record<string, unknown> = {}
   for (const key of Object.keys(given)) {
@@ -220,7 +220,7 @@ function displayDir (outDir: string): string {
 }
 
 /** Runs every unfinished cell of the suite into `outDir`, then writes results, CSV, plots and the report. */
-export async function runSuite (suite: Suite<any>, run: RunSuiteOptions): Promise<RunOutcome> {
+export async function runSuite (suite: AnySuite, run: RunSuiteOptions): Promise<RunOutcome> {
   const { profile, outDir } = run
   const options = resolveSuiteOptions(suite, run.options)
   const base = run.seed ?? 0
@@ -310,7 +310,7 @@ export async function runSuite (suite: Suite<any>, run: RunSuiteOptions): Promis
  * Re-renders results.json, the CSV tables, the plots and report.md of a finished run from its
  * run.json and cell files (the suite's summarize is pure, so this reproduces the original).
  */
-export async function renderReport (runDir: string, options: { suite?: Suite<any> } = {}): Promise<SuiteSummary> {
+export async function renderReport (runDir: string, options: { suite?: AnySuite } = {}): Promise<SuiteSummary> {
   const runJson = join(runDir, 'run.json')
   if (!existsSync(runDir)) throw new Error(`no run directory at ${runDir}`)
   if (!existsSync(runJson)) throw new Error(`${runDir} is not a benchmark run directory (it has no run.json)`)
@@ -381,7 +381,7 @@ export function markdownTable (table: Table): string {
 }
 
 /** The command line that reproduces the run, options that differ from their defaults spelled out. */
-export function reproduceCommand (suite: Suite<any>, record: Pick<RunRecord, 'profile' | 'options' | 'seed' | 'outDir'>): string {
+export function reproduceCommand (suite: AnySuite, record: Pick<RunRecord, 'profile' | 'options' | 'seed' | 'outDir'>): string {
   const words = ['npx murmur bench', suite.name]
   if (record.profile === 'quick') words.push('--quick')
   if (record.seed !== 0) words.push('--seed', String(record.seed))
@@ -395,7 +395,7 @@ export function reproduceCommand (suite: Suite<any>, record: Pick<RunRecord, 'pr
   return words.join(' ')
 }
 
-function reportMarkdown (suite: Suite<any>, record: RunRecord, results: CellResult[], summary: SuiteSummary): string {
+function reportMarkdown (suite: AnySuite, record: RunRecord, results: CellResult[], summary: SuiteSummary): string {
   const m = record.machine
   const computeS = results.reduce((s, r) => s + r.ms, 0) / 1000
   const options = Object.entries(record.options).map(([k, v]) => `--${k} ${String(v)}`).join(', ')

@@ -16,10 +16,10 @@ export interface SuiteOption {
 }
 
 /** One independent unit of work. `id` names its result file, so it must be stable and file-safe. */
-export interface Cell {
+export interface Cell<P = unknown> {
   id: string
-  /** Every input the cell depends on; written next to its result. */
-  params: Record<string, unknown>
+  /** Every input the cell depends on (JSON-serialisable); written next to its result. */
+  params: P
   /**
    * Seeds all randomness of the cell. With `--seed s` (s ≠ 0) the runner hands the cell a fixed
    * mix of s and this seed instead, so one flag reseeds a whole suite.
@@ -73,14 +73,15 @@ export interface SuiteSummary {
   notes: string[]
 }
 
-export interface CellResult<R = unknown> {
-  cell: Cell
+export interface CellResult<R = unknown, P = unknown> {
+  cell: Cell<P>
   result: R
   /** Wall time of the cell, ms. */
   ms: number
 }
 
-export interface Suite<R = unknown> {
+/** What describes a suite apart from its cells: its name, help text and options. */
+export interface SuiteInfo {
   name: string
   /** One line for `murmur bench --help`. */
   summary: string
@@ -88,10 +89,37 @@ export interface Suite<R = unknown> {
   fullDuration: string
   /** Options of this suite beyond the common ones (`--quick`, `--out`, `--seed`), by long name. */
   options?: Record<string, SuiteOption>
+}
+
+/** A suite whose cells carry parameters `P` and whose runs return results `R`. */
+export interface Suite<P extends object, R> extends SuiteInfo {
   /** The cells of a profile, in run order; every cell seeded. */
-  cells: (profile: Profile, options: Readonly<Record<string, unknown>>) => Cell[]
+  cells: (profile: Profile, options: Readonly<Record<string, unknown>>) => Array<Cell<P>>
   /** Runs one cell; the result must be JSON-serialisable. */
-  run: (cell: Cell, context: SuiteContext) => Promise<R>
+  run: (cell: Cell<P>, context: SuiteContext) => Promise<R>
   /** Pure: the same results give the same summary (so `murmur report` can re-render). */
-  summarize: (results: Array<CellResult<R>>, profile: Profile) => SuiteSummary
+  summarize: (results: Array<CellResult<R, P>>, profile: Profile) => SuiteSummary
+}
+
+/** Any suite, its parameter and result types erased: what the registry, the runner and the CLI handle. */
+export interface AnySuite extends SuiteInfo {
+  cells: (profile: Profile, options: Readonly<Record<string, unknown>>) => Cell[]
+  run: (cell: Cell, context: SuiteContext) => Promise<unknown>
+  summarize: (results: CellResult[], profile: Profile) => SuiteSummary
+}
+
+/**
+ * Registers a typed suite. The result is still the typed suite (tests call its parts with typed
+ * cells and results) and also an `AnySuite`. Types are erased in this one place, which is sound as
+ * long as the runner hands a suite only cells its own `cells` listed and results its own `run`
+ * returned, or their JSON round trip through the run directory, which is what runner.ts does.
+ */
+export function defineSuite<P extends object, R> (suite: Suite<P, R>): Suite<P, R> & AnySuite {
+  const { cells, run, summarize } = suite
+  return {
+    ...suite,
+    cells,
+    run: async (cell: Cell, context: SuiteContext): Promise<R> => await run(cell as Cell<P>, context),
+    summarize: (results: CellResult[], profile: Profile): SuiteSummary => summarize(results as Array<CellResult<R, P>>, profile)
+  }
 }

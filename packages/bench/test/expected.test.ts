@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { meanInterval } from '../src/sim/common.ts'
-import { expected, groupSummaries, pairedDifference, type ExpectedParams, type ExpectedResult } from '../src/suites/expected.ts'
+import { expected, groupSummaries, pairedDifference, type ExpectedParams, type RunKey, type ExpectedResult } from '../src/suites/expected/index.ts'
 import type { CellResult } from '../src/suite.ts'
 
 const close = (a: number | null, b: number, tol = 1e-9): void => {
@@ -9,7 +9,7 @@ const close = (a: number | null, b: number, tol = 1e-9): void => {
 }
 
 /** A cell result with only what the summaries read. */
-function fake (setting: ExpectedParams['setting'], tolerance: ExpectedParams['tolerance'], run: number, accuracy: number, byzantine = 2): CellResult<ExpectedResult> {
+function fake (setting: ExpectedParams['setting'], tolerance: ExpectedParams['tolerance'], run: number, accuracy: number, byzantine = 2): CellResult<ExpectedResult, RunKey> {
   return {
     cell: { id: `${setting}-${run}-${tolerance}`, seed: run, params: { setting, tolerance, run } },
     result: { nodes: 8, byzantine: Array.from({ length: byzantine }, (_, i) => `p${i}`), overrun: [], f: [1, 1], meanAccuracy: accuracy, minAccuracy: accuracy - 0.1, meanTestLoss: 1 - accuracy, consensus: 0, delivered: 1, deliveryValid: true, deliveryWarnings: [] },
@@ -74,7 +74,7 @@ describe('expected suite', () => {
   test('quick profile: every cell runs and every check passes', async () => {
     const cells = expected.cells('quick', {})
     assert.equal(cells.length, 2 * (3 + 1))
-    const results: Array<CellResult<ExpectedResult>> = []
+    const results: Array<CellResult<ExpectedResult, ExpectedParams>> = []
     const signal = new AbortController().signal
     for (const cell of cells) {
       const started = performance.now()
@@ -86,7 +86,7 @@ describe('expected suite', () => {
     assert.ok(summary.checks.length >= 4)
     assert.deepEqual(summary.plots.map((p) => p.name), ['expected-accuracy'])
     assert.ok(summary.notes.some((n) => n.startsWith('**What it means.**')))
-    const params = (r: CellResult<ExpectedResult>): ExpectedParams => r.cell.params as unknown as ExpectedParams
+    const params = (r: CellResult<ExpectedResult, ExpectedParams>): ExpectedParams => r.cell.params
     for (const r of results) {
       if (params(r).setting === 'worst-case') assert.equal(r.result.byzantine.length, params(r).worstCount, r.cell.id)
     }

@@ -9,10 +9,10 @@ import { join } from 'node:path'
 import { ControlMessageError, createModelExchange, createMurmurNode, ephemeralIdentity, parseControlMessage, type FrameRejection } from '@murmur/peer'
 import { createRng } from '@murmur/robust'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { FORGED_KINDS, FORGED_REASON, forgedMessage } from '../src/faults/control.ts'
-import { EXPECTED_REASON, FUZZ_KINDS, injectFrames } from '../src/faults/frames.ts'
+import { FORGED_KINDS, FORGED_REASON, forgedMessage } from '../src/suites/faults/control.ts'
+import { EXPECTED_REASON, FUZZ_KINDS, injectFrames } from '../src/suites/faults/frames.ts'
 import { findSuite } from '../src/runner.ts'
-import { accountFor, faults, type FaultResult } from '../src/suites/faults.ts'
+import { accountFor, faults, type FaultResult } from '../src/suites/faults/index.ts'
 import { quickRun } from './helpers/quick-run.ts'
 
 const work = mkdtempSync(join(tmpdir(), 'murmur-faults-'))

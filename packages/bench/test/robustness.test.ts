@@ -4,7 +4,7 @@ import { empiricalKappa } from '@murmur/robust'
 import { parseHeterogeneity, splitSpecList } from '../src/sim/common.ts'
 import { quantile } from '@murmur/robust'
 import { kappaReport, kappaStats } from '../src/sim/swarm.ts'
-import { robustness, type RobustnessResult } from '../src/suites/robustness.ts'
+import { robustness, type RobustnessResult } from '../src/suites/robustness/index.ts'
 import type { CellResult } from '../src/suite.ts'
 
 const close = (a: number | null, b: number, tol = 1e-12): void => {

@@ -4,16 +4,17 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
 import { canonicalJson, renderReport, runSuite, toCsv, writeFileAtomic, type RunEvent } from '../src/runner.ts'
-import type { Suite } from '../src/suite.ts'
+import { defineSuite, type AnySuite } from '../src/suite.ts'
 
 const work = mkdtempSync(join(tmpdir(), 'murmur-runner-'))
 after(() => { rmSync(work, { recursive: true, force: true }) })
 
+interface ToyParams { k: number, scale: number, profile: string }
 interface ToyResult { id: string, value: number, seed: number }
 
 /** A suite of three cheap cells; `calls` records which cells really ran. */
-function toySuite (calls: string[], options: { failOn?: string } = {}): Suite<ToyResult> {
-  return {
+function toySuite (calls: string[], options: { failOn?: string } = {}): AnySuite {
+  return defineSuite<ToyParams, ToyResult>({
     name: 'toy',
     summary: 'a test suite',
     fullDuration: '~0 s',
@@ -23,7 +24,7 @@ function toySuite (calls: string[], options: { failOn?: string } = {}): Suite<To
     },
     cells: (profile, opts) => ['a', 'b', 'c'].map((id, k) => ({
       id,
-      params: { k, scale: opts.only === undefined || opts.only === id ? opts.scale : 1, profile },
+      params: { k, scale: opts.only === undefined || opts.only === id ? opts.scale as number : 1, profile },
       seed: 10 + k
     })),
     run: async (cell, context) => {
@@ -31,7 +32,7 @@ function toySuite (calls: string[], options: { failOn?: string } = {}): Suite<To
       if (cell.id === options.failOn) throw new Error('boom')
       context.progress(0.5)
       await new Promise((resolve) => setImmediate(resolve))
-      return { id: cell.id, value: (cell.params.k as number) * (cell.params.scale as number), seed: cell.seed }
+      return { id: cell.id, value: cell.params.k * cell.params.scale, seed: cell.seed }
     },
     summarize: (results) => ({
       notes: ['Three cells, values k × scale.'],
@@ -44,7 +45,7 @@ function toySuite (calls: string[], options: { failOn?: string } = {}): Suite<To
       }],
       checks: [{ name: 'values finite', ok: results.every((r) => Number.isFinite(r.result.value)), detail: `${results.length} cells` }]
     })
-  }
+  })
 }
 
 const read = (dir: string, file: string): string => readFileSync(join(dir, file), 'utf8')

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
 import { findSuite } from '../src/runner.ts'
 import { allFinite } from '../src/stats.ts'
-import { scale, type ScaleResult } from '../src/suites/scale.ts'
+import { scale, type ScaleResult } from '../src/suites/scale/index.ts'
 import { quickRun } from './helpers/quick-run.ts'
 
 const work = mkdtempSync(join(tmpdir(), 'murmur-scale-'))

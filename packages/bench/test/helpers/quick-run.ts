@@ -6,13 +6,13 @@ import { join } from 'node:path'
 import { PNG_SIGNATURE } from '../../src/plot.ts'
 import { runSuite } from '../../src/runner.ts'
 import { allFinite } from '../../src/stats.ts'
-import type { Suite, SuiteSummary } from '../../src/suite.ts'
+import type { AnySuite, SuiteSummary } from '../../src/suite.ts'
 
 /**
  * Every check passes (at least `minChecks` of them), every plot exists as SVG and PNG, every table
  * as CSV, every number in the cell results is finite, and the report says all checks passed.
  */
-export async function quickRun (suite: Suite<any>, dir: string, minChecks: number): Promise<{ summary: SuiteSummary, results: any }> {
+export async function quickRun (suite: AnySuite, dir: string, minChecks: number): Promise<{ summary: SuiteSummary, results: any }> {
   const outcome = await runSuite(suite, { profile: 'quick', outDir: dir })
   assert.equal(outcome.interrupted, false)
   const summary = outcome.summary

@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { createRunProgress, resolveSuiteOptions, runSuite, suites, type Profile, type Suite } from '@murmur/bench'
+import { createRunProgress, resolveSuiteOptions, runSuite, suites, type AnySuite, type Profile } from '@murmur/bench'
 import { defineCommand, UsageError, type AnyCommand, type OptionSpecs } from '../../command.ts'
 
 /** Options every suite takes; a suite's own options come after them. */
@@ -15,7 +15,7 @@ export function defaultBenchDir (suite: string, profile: Profile): string {
   return join('bench-results', `${suite}-${profile}`)
 }
 
-function suiteCommand (suite: Suite<any>): AnyCommand {
+function suiteCommand (suite: AnySuite): AnyCommand {
   const own = suite.options ?? {}
   for (const name of Object.keys(own)) {
     if (reserved.has(name)) throw new Error(`suite ${suite.name}: option --${name} clashes with a common option of murmur bench`)

@@ -28,11 +28,16 @@ import {
 import { topologyFromGraph, torus } from '@murmur/topology'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { forgeControl, type ForgeReport } from '../faults/control.ts'
-import { ALSO_HONEST, EXPECTED_REASON, injectFrames, type InjectionReport } from '../faults/frames.ts'
-import { listOption } from '../options.ts'
-import { round } from '../stats.ts'
-import type { Cell, CellResult, Check, Profile, Suite, SuiteContext, Table } from '../suite.ts'
+import { forgeControl, type ForgeReport } from './control.ts'
+import { ALSO_HONEST, EXPECTED_REASON, injectFrames, type InjectionReport } from './frames.ts'
+import { listOption } from '../../options.ts'
+import { round } from '../../stats.ts'
+import type { Cell, CellResult, Check, Profile, SuiteContext, SuiteSummary, Table } from '../../suite.ts'
+import { defineSuite } from '../../suite.ts'
+import { loadTemplate } from '../../template.ts'
+
+/** The report's paragraphs (report.md beside this file). */
+const prose = loadTemplate(new URL('report.md', import.meta.url))
 
 const FAULTS = ['baseline', 'frames', 'control', 'flood', 'kill', 'pause', 'disk'] as const
 type Fault = typeof FAULTS[number]
@@ -217,8 +222,8 @@ function keepDiskFull (dir: string): () => number {
 }
 
 /** One launch of the plan in worker processes; `fault` acts once round `at` is summarised. */
-async function launched (cell: Cell, context: SuiteContext, fault?: (pids: number[], runDir: string) => void): Promise<{ result: Awaited<ReturnType<typeof launchSwarm>>, plan: SwarmPlan, wallS: number, rss: number[], writeFailuresShown: number }> {
-  const p = cell.params as unknown as Params
+async function launched (cell: Cell<Params>, context: SuiteContext, fault?: (pids: number[], runDir: string) => void): Promise<{ result: Awaited<ReturnType<typeof launchSwarm>>, plan: SwarmPlan, wallS: number, rss: number[], writeFailuresShown: number }> {
+  const p = cell.params
   const plan = planSwarm(swarmOptions(p.rounds))
   const runDir = join(context.outDir, 'cells', cell.id)
   let pids: number[] = []
@@ -246,8 +251,8 @@ async function launched (cell: Cell, context: SuiteContext, fault?: (pids: numbe
   return { result, plan, wallS: (performance.now() - started) / 1000, rss, writeFailuresShown }
 }
 
-async function runLaunched (cell: Cell, context: SuiteContext): Promise<FaultResult> {
-  const p = cell.params as unknown as Params
+async function runLaunched (cell: Cell<Params>, context: SuiteContext): Promise<FaultResult> {
+  const p = cell.params
   const runDir = join(context.outDir, 'cells', cell.id)
   rmSync(runDir, { recursive: true, force: true })
   const peersDir = join(runDir, 'peers')
@@ -314,8 +319,8 @@ interface InProcessRun {
  * is handed to `attack` once its neighbours are past round `at`, and `finish` runs after the
  * rounds while the peers still listen (to let the receivers judge what is still on its way).
  */
-async function inProcessSwarm<T> (cell: Cell, context: SuiteContext, attack: (attacker: MurmurPeer, plan: SwarmPlan, book: PeerAddress[], peers: readonly MurmurPeer[]) => Promise<T>, finish: (run: InProcessRun, attacked: T) => Promise<Partial<FaultResult>>, setup: { onRoundsDone?: () => void, open?: boolean } = {}): Promise<FaultResult> {
-  const p = cell.params as unknown as Params
+async function inProcessSwarm<T> (cell: Cell<Params>, context: SuiteContext, attack: (attacker: MurmurPeer, plan: SwarmPlan, book: PeerAddress[], peers: readonly MurmurPeer[]) => Promise<T>, finish: (run: InProcessRun, attacked: T) => Promise<Partial<FaultResult>>, setup: { onRoundsDone?: () => void, open?: boolean } = {}): Promise<FaultResult> {
+  const p = cell.params
   await initBackend()
   const plan = planSwarm(swarmOptions(p.rounds))
   const runDir = join(context.outDir, 'cells', cell.id)
@@ -379,8 +384,8 @@ async function inProcessSwarm<T> (cell: Cell, context: SuiteContext, attack: (at
 }
 
 /** The frames cell: the attacker writes hostile streams to its neighbours (see faults/frames.ts). */
-async function runFrames (cell: Cell, context: SuiteContext): Promise<FaultResult> {
-  const p = cell.params as unknown as Params
+async function runFrames (cell: Cell<Params>, context: SuiteContext): Promise<FaultResult> {
+  const p = cell.params
   let written = 0
   let duringRounds = 0
   return await inProcessSwarm(cell, context, async (attacker, plan, book) => {
@@ -410,8 +415,8 @@ async function runFrames (cell: Cell, context: SuiteContext): Promise<FaultResul
  * topic. Each must be refused by whoever receives it, counted under the attacker (never under
  * the node a message names), and change nobody's view of the swarm.
  */
-async function runControl (cell: Cell, context: SuiteContext): Promise<FaultResult> {
-  const p = cell.params as unknown as Params
+async function runControl (cell: Cell<Params>, context: SuiteContext): Promise<FaultResult> {
+  const p = cell.params
   return await inProcessSwarm(cell, context, async (attacker, plan) => {
     return await forgeControl({ node: attacker.libp2p, swarm: plan.swarm, self: attacker.id, victim: plan.nodes[0].id, count: p.control, seed: cell.seed, signal: context.signal })
   }, async ({ peers, plan }, report) => {
@@ -436,8 +441,8 @@ async function runControl (cell: Cell, context: SuiteContext): Promise<FaultResu
  * connection to one of its peers and then do nothing. The peer may hold only so many strangers,
  * closes idle ones after a grace time, and its rounds go on.
  */
-async function runFlood (cell: Cell, context: SuiteContext): Promise<FaultResult> {
-  const p = cell.params as unknown as Params
+async function runFlood (cell: Cell<Params>, context: SuiteContext): Promise<FaultResult> {
+  const p = cell.params
   return await inProcessSwarm(cell, context, async (_attacker, _plan, book, peers) => {
     const victim = peers[0]
     const first = book[0].addrs[0]
@@ -523,7 +528,7 @@ export function accountFor (injection: InjectionReport, refused: Partial<Record<
   return { exact, floodRead, rows }
 }
 
-function summarize (results: Array<CellResult<FaultResult>>): ReturnType<Suite['summarize']> {
+function summarize (results: Array<CellResult<FaultResult, Params>>): SuiteSummary {
   const rs = results.map((r) => r.result)
   const baseline = rs.find((r) => r.fault === 'baseline')
   const checks: Check[] = []
@@ -596,14 +601,11 @@ function summarize (results: Array<CellResult<FaultResult>>): ReturnType<Suite['
     tables,
     plots: [],
     checks,
-    notes: [
-      'Each cell is a torus-4x4 swarm (MNIST, logistic model, scclip, f = 1) over TCP on one machine; `frames` runs its peers in the benchmark process, the others in four worker processes.',
-      'Counted frames include those honest traffic had refused anyway (a model that came after its round is stale), which is why a reason may count more than was injected; every other reason must match exactly.'
-    ]
+    notes: [prose.render('setup'), prose.render('counting')]
   }
 }
 
-export const faults: Suite<FaultResult> = {
+export const faults = defineSuite<Params, FaultResult>({
   name: 'faults',
   summary: 'fault campaign: hostile frames, killed and paused workers, a full disk, against real peers',
   fullDuration: '~8 min',
@@ -622,11 +624,11 @@ export const faults: Suite<FaultResult> = {
     }))
   },
   run: async (cell, context) => {
-    const { fault } = cell.params as unknown as Params
+    const { fault } = cell.params
     if (fault === 'frames') return await runFrames(cell, context)
     if (fault === 'control') return await runControl(cell, context)
     if (fault === 'flood') return await runFlood(cell, context)
     return await runLaunched(cell, context)
   },
   summarize: (results) => summarize(results)
-}
+})

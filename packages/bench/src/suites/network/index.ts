@@ -12,9 +12,14 @@ import {
   type Dtype, type ModelExchange, type MurmurNode
 } from '@murmur/peer'
 import { createRng } from '@murmur/robust'
-import { listOption, sizeList } from '../options.ts'
-import { allFinite, exp10, logTicks, median, round } from '../stats.ts'
-import type { Cell, CellResult, Check, Plot, Profile, Suite, SuiteContext, Table } from '../suite.ts'
+import { listOption, sizeList } from '../../options.ts'
+import { allFinite, exp10, logTicks, median, round } from '../../stats.ts'
+import type { Cell, CellResult, Check, Plot, Profile, SuiteContext, SuiteSummary, Table } from '../../suite.ts'
+import { defineSuite } from '../../suite.ts'
+import { loadTemplate } from '../../template.ts'
+
+/** The report's paragraphs (report.md beside this file). */
+const prose = loadTemplate(new URL('report.md', import.meta.url))
 
 /** The baseline protocol: the receiver counts bytes and nothing else. */
 export const RAW_PROTOCOL = '/murmur/bench/raw/1.0.0'
@@ -232,8 +237,8 @@ function pathTiming (times: number[], payloadBytes: number, d: number): PathTimi
   }
 }
 
-async function runCell (cell: Cell, context: SuiteContext): Promise<NetworkResult> {
-  const p = cell.params as unknown as Params
+async function runCell (cell: Cell<Params>, context: SuiteContext): Promise<NetworkResult> {
+  const p = cell.params
   const params = seededModel(p.d, cell.seed)
   const expected = p.dtype === 'f16' ? f16Rounded(params) : params
   const frame = encodeFrame({ swarm: SWARM, sender: SENDER, round: 0, dtype: p.dtype, params })
@@ -312,7 +317,7 @@ async function runCell (cell: Cell, context: SuiteContext): Promise<NetworkResul
 
 const label = (r: NetworkResult): string => `d=${exp10(r.d)} ${r.dtype}`
 
-function summarize (results: Array<CellResult<NetworkResult>>, profile: Profile): ReturnType<Suite['summarize']> {
+function summarize (results: Array<CellResult<NetworkResult, Params>>, profile: Profile): SuiteSummary {
   const rs = results.map((r) => r.result)
   const table: Table = {
     name: 'goodput',
@@ -335,7 +340,7 @@ function summarize (results: Array<CellResult<NetworkResult>>, profile: Profile)
   const plots: Plot[] = [{
     name: 'goodput',
     title: 'Model-exchange goodput between two peers over TCP on loopback',
-    caption: 'Medians, log–log. Left: model bytes per second, where f16 and f32 should meet if only bytes counted; right: parameters per second, what halving the bytes buys. The gap between colours is what the protocol costs over a bare stream.',
+    caption: prose.render('caption.goodput'),
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       data: { values: points },
@@ -369,7 +374,7 @@ function summarize (results: Array<CellResult<NetworkResult>>, profile: Profile)
   plots.push({
     name: 'time-split',
     title: 'Where a model exchange spends its time, relative to the bare transfer',
-    caption: 'Per cell, murmur\'s median time (upper bar) split into encodeFrame and decodeFrame with its checks (both timed alone) and the rest, against the bare transfer (lower bar, = 1); lengths are multiples of the bare median time.',
+    caption: prose.render('caption.time-split'),
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       width: 420,
@@ -432,21 +437,15 @@ function summarize (results: Array<CellResult<NetworkResult>>, profile: Profile)
 
   const runs = rs[0]?.runs ?? '?'
   const notes = [
-    'Two murmur nodes (`createMurmurNode`: TCP on 127.0.0.1, noise, yamux) in one process, one connection between them. ' +
-      `**murmur**: \`createModelExchange\` sends a model of d standard-normal parameters on \`/murmur/model/1.0.0\` (encodeFrame, a new stream, one length-prefixed frame); ` +
-      'timed from the send call until the receiver\'s inbox hands the model over, i.e. after decodeFrame has checked header, CRC-32 and that every value is finite. ' +
-      `**bare**: a new stream on \`${RAW_PROTOCOL}\` carrying the same bytes (length prefix and frame) in the same single chunk, timed until the receiver has counted them all.`,
-    `Each cell warms up with ${rs[0]?.warmup ?? '?'} untimed rounds, then runs ${runs} rounds with murmur and bare in alternating order (no forced GC: a peer pays for its garbage too, and forcing one between calls kept V8 from optimising the codec). ` +
-      'Goodput counts model bytes only (d × 4 or d × 2), in MB/s of 10⁶ bytes. **murmur / bare** is the median of the per-round ratio of the two times: 1 means the protocol adds nothing over what libp2p itself costs, ' +
-      '1.2 means a model exchange takes 20 % longer than moving its bytes. Absolute goodput moves with the load on the machine (both peers, and noise\'s encryption, share its cores); the ratio is the figure to compare.',
-    'encode and decode+validate are encodeFrame and decodeFrame timed alone on the same frame in each round: the codec\'s share of the murmur time. ' +
-      'The rest is streams, framing and transfer, which the bare path pays too, plus what neither codec timing covers: the receiver joining the stream\'s chunks into one frame buffer before decoding, and the garbage of the extra copies.',
-    ...(profile === 'quick' ? ['Quick profile: d up to 10⁶ and 5 rounds per cell, so the medians are rough.'] : [])
+    prose.render('setup', { rawProtocol: RAW_PROTOCOL }),
+    prose.render('timing', { warmup: rs[0]?.warmup ?? '?', runs }),
+    prose.render('codec'),
+    ...(profile === 'quick' ? [prose.render('quick')] : [])
   ]
   return { tables: [table], plots, checks, notes }
 }
 
-export const network: Suite<NetworkResult> = {
+export const network = defineSuite<Params, NetworkResult>({
   name: 'network',
   summary: 'model-exchange goodput between two libp2p peers over TCP, murmur protocol vs a bare stream',
   fullDuration: '~40 s',
@@ -461,15 +460,15 @@ export const network: Suite<NetworkResult> = {
     const dtypes = parseDtypes(options.dtypes)
     const runs = options.runs === undefined ? (quick ? 5 : 9) : Number(options.runs)
     if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs: expected an integer ≥ 1, got ${String(options.runs)}`)
-    const cells: Cell[] = []
+    const cells: Array<Cell<Params>> = []
     for (const d of ds) {
       for (const dtype of dtypes) {
         const params: Params = { d, dtype, runs }
-        cells.push({ id: `d${exp10(d)}-${dtype}`, params: params as unknown as Record<string, unknown>, seed: 20240701 + Math.round(Math.log10(d) * 10) })
+        cells.push({ id: `d${exp10(d)}-${dtype}`, params, seed: 20240701 + Math.round(Math.log10(d) * 10) })
       }
     }
     return cells
   },
   run: runCell,
   summarize
-}
+})

@@ -13,9 +13,14 @@ import { launchSwarm, planSwarm, readMetricsLog, type RoundMetrics, type RoundSu
 import { createRule, maxTolerableF } from '@murmur/robust'
 import { randomRegular, topologyFromGraph } from '@murmur/topology'
 import { quantile } from '@murmur/robust'
-import { listOption } from '../options.ts'
-import { allFinite, leastSquares, logTicks, median, round } from '../stats.ts'
-import type { Cell, CellResult, Check, Plot, Profile, Suite, SuiteContext, Table } from '../suite.ts'
+import { listOption } from '../../options.ts'
+import { allFinite, leastSquares, logTicks, median, round } from '../../stats.ts'
+import type { Cell, CellResult, Check, Plot, Profile, SuiteContext, SuiteSummary, Table } from '../../suite.ts'
+import { defineSuite } from '../../suite.ts'
+import { loadTemplate } from '../../template.ts'
+
+/** The report's paragraphs (report.md beside this file). */
+const prose = loadTemplate(new URL('report.md', import.meta.url))
 
 const MODELS = ['logistic', 'mlp'] as const
 type ScaleModel = typeof MODELS[number]
@@ -135,8 +140,8 @@ function readPeerMetrics (runDir: string): RoundMetrics[] {
   return readdirSync(peersDir).flatMap((id) => readMetricsLog(join(peersDir, id, 'metrics.jsonl')))
 }
 
-async function runCell (cell: Cell, context: SuiteContext): Promise<ScaleResult> {
-  const p = cell.params as unknown as Params
+async function runCell (cell: Cell<Params>, context: SuiteContext): Promise<ScaleResult> {
+  const p = cell.params
   const graph = randomRegular(p.n, p.degree, cell.seed)
   const plan = planSwarm({
     topology: topologyFromGraph(graph, `regular${p.degree}-${p.n}`),
@@ -234,10 +239,10 @@ async function runCell (cell: Cell, context: SuiteContext): Promise<ScaleResult>
 
 const pct = (x: number): number => round(100 * x, 4)
 
-function summarize (results: Array<CellResult<ScaleResult>>, profile: Profile): ReturnType<Suite['summarize']> {
+function summarize (results: Array<CellResult<ScaleResult, Params>>, profile: Profile): SuiteSummary {
   const rs = results.map((r) => r.result).sort((a, b) => a.n - b.n)
   const ns = rs.map((r) => r.n)
-  const first = results[0]?.cell.params as unknown as Params | undefined
+  const first = results[0]?.cell.params
 
   const timing: Table = {
     name: 'timing',
@@ -281,8 +286,7 @@ function summarize (results: Array<CellResult<ScaleResult>>, profile: Profile): 
   const plots: Plot[] = [{
     name: 'round-time',
     title: 'Round time vs swarm size',
-    caption: 'Left: median and 90th-percentile round time; right: median round time divided by N. The dashed line is what sharing the cores alone would give (time ∝ N, flat per peer); ' +
-      'points above it mean each peer does more work per round as the swarm grows. Both axes logarithmic.',
+    caption: prose.render('caption.round-time'),
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       data: { values: timePoints },
@@ -304,8 +308,7 @@ function summarize (results: Array<CellResult<ScaleResult>>, profile: Profile): 
   }, {
     name: 'rss-per-peer',
     title: 'Resident memory per peer vs swarm size',
-    caption: 'Worker-process RSS divided by the peers each worker hosts (median over the timed rounds). It falls with N because each worker\'s fixed cost (Node, tfjs, the dataset) is shared by more peers; ' +
-      'the marginal cost of a peer is the slope in the notes.',
+    caption: prose.render('caption.rss-per-peer'),
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       width: 380,
@@ -324,8 +327,7 @@ function summarize (results: Array<CellResult<ScaleResult>>, profile: Profile): 
   }, {
     name: 'split',
     title: 'Where a round goes',
-    caption: 'Share of the median round per part. Communicate runs from sending the own model until the last neighbour\'s arrived (or the deadline), so it includes waiting for slower peers; ' +
-      'other is the checkpoint (write, fsync, rename) and metrics. Absolute figures are in the timing table.',
+    caption: prose.render('caption.split'),
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       width: 380,
@@ -372,43 +374,54 @@ function summarize (results: Array<CellResult<ScaleResult>>, profile: Profile): 
     detail: rs.map((r) => `N = ${r.n}: ${r.rssPerPeerMiB} MiB`).join(', ')
   })
 
+  const rssFit = rs.length >= 2 ? leastSquares(ns, rs.map((r) => r.rssPerPeerMiB * r.n)) : undefined
   const notes: string[] = [
-    `**Setup.** N ∈ {${ns.join(', ')}} libp2p peers (TCP on 127.0.0.1, noise, yamux; the stack of \`murmur launch\`) started by \`launchSwarm\` on this one machine, spread over ${rs[0]?.workers ?? '?'} worker processes (one per core). ` +
-      `Graph: a random ${first?.degree ?? '?'}-regular graph per N, drawn from the cell's seed. Task: MNIST, IID split of the 8,000 training digits, ${first?.task.model ?? '?'} model; ` +
-      `per round ${first?.training.localSteps ?? '?'} local SGD steps (batch ${first?.training.batchSize ?? '?'}, step size ${first?.training.lr ?? '?'}, momentum ${first?.training.momentum ?? '?'}), ` +
-      `one model frame to and from each neighbour, then rule \`${first?.rule ?? RULE}\` at f = ${first?.f ?? F}; round deadline adaptive, at most ${first?.roundTimeoutMs ?? '?'} ms. The model is small on purpose: the round is then mostly networking and coordination.`,
-    `**What is timed.** ${first?.rounds ?? '?'} rounds per N. The first ${first?.warmup ?? WARMUP} rounds are warm-up and left out (round 0 dials every connection: TCP, noise handshake, identify), and so is the last, the only one that evaluates on the test set. ` +
-      'Round time: each peer\'s own round (training to checkpoint), the median over peers per round (RoundSummary.roundMs), then the median over the timed rounds; ' +
-      'p90 is the 90th percentile over every peer\'s timed rounds. The swarm period is the time between consecutive rounds finishing on every peer. ' +
-      'Compute is local training, communicate from sending the own model until the last neighbour model arrived or the deadline passed (waiting for slower peers included), aggregate the robust rule; other is the rest (checkpoint with fsync, metrics). ' +
-      '"Models in time" is the share of neighbour models that arrived before the deadline.',
-    '**Memory.** Peers run inside worker child processes, several per process, so there is no per-peer RSS to read: each worker reports its own RSS with every round, divided by the peers it hosts ' +
-      '(RoundSummary.rssPerPeer), and the figure is the median over peers and timed rounds. It includes each worker\'s share of fixed costs (Node, tfjs, the dataset loaded once per process), which is why it falls with N.' +
-      (rs.length >= 2 ? ` A least-squares line through total worker RSS (RSS/peer × N) against N gives ${round(leastSquares(ns, rs.map((r) => r.rssPerPeerMiB * r.n)).slope, 3)} MiB per added peer on top of ${round(leastSquares(ns, rs.map((r) => r.rssPerPeerMiB * r.n)).intercept, 3)} MiB fixed.` : '')
+    prose.render('setup', {
+      sizes: ns.join(', '),
+      workers: rs[0]?.workers ?? '?',
+      degree: first?.degree ?? '?',
+      model: first?.task.model ?? '?',
+      localSteps: first?.training.localSteps ?? '?',
+      batchSize: first?.training.batchSize ?? '?',
+      lr: first?.training.lr ?? '?',
+      momentum: first?.training.momentum ?? '?',
+      rule: first?.rule ?? RULE,
+      f: first?.f ?? F,
+      roundTimeoutMs: first?.roundTimeoutMs ?? '?'
+    }),
+    prose.render('timed', { rounds: first?.rounds ?? '?', warmup: first?.warmup ?? WARMUP }),
+    prose.render('memory') +
+      (rssFit === undefined ? '' : ' ' + prose.render('memory.fit', { slope: round(rssFit.slope, 3), intercept: round(rssFit.intercept, 3) }))
   ]
   if (rs.length >= 2) {
     const slope = leastSquares(ns.map(Math.log), rs.map((r) => Math.log(r.medianRoundMs))).slope
     const lo = rs[0]; const hi = rs[rs.length - 1]
     const perPeer = (r: ScaleResult): number => r.medianRoundMs / r.n
-    notes.push(`**Scaling.** Every peer shares the machine's ${rs[0]?.workers ?? 2} cores, so even if each peer's work per round were constant the round would take time ∝ N and the round time per peer (median round ms / N) would stay flat. ` +
-      `Measured: the median round grows from ${lo.medianRoundMs} ms at N = ${lo.n} to ${hi.medianRoundMs} ms at N = ${hi.n}, round time ∝ N^${round(slope, 3)} (least squares on log–log), ` +
-      `and the time per peer goes from ${round(perPeer(lo), 3)} to ${round(perPeer(hi), 3)} ms (${round(perPeer(hi) / perPeer(lo), 3)}×). ` +
-      'The model exchange sends a constant number of frames per peer. The control plane is a gossipsub topic every peer subscribes to, where every message reaches every peer: ' +
-      'were each peer to heartbeat every round, each would receive N messages per round and the swarm N², and the round time per peer would grow linearly in N. ' +
-      'Peers take turns instead (each every ⌈N / 16⌉ rounds), so each handles about 16 heartbeats per round at any N. ' +
-      'Connections are opened before round 0 (each peer dials its neighbours), so the swarm\'s noise handshakes do not eat into the first rounds\' deadlines. ' +
-      'The "other" part (checkpoint, metrics) grows with N although a checkpoint is a fixed-size write: its file-system calls wait for the worker\'s event loop and thread pool, shared by every peer the worker hosts.')
+    notes.push(prose.render('scaling', {
+      workers: rs[0]?.workers ?? 2,
+      lowMs: lo.medianRoundMs,
+      lowN: lo.n,
+      highMs: hi.medianRoundMs,
+      highN: hi.n,
+      exponent: round(slope, 3),
+      lowPerPeer: round(perPeer(lo), 3),
+      highPerPeer: round(perPeer(hi), 3),
+      perPeerRatio: round(perPeer(hi) / perPeer(lo), 3)
+    }))
     const late = rs.filter((r) => r.receivedFraction < 1)
+    const roundTimeoutMs = first?.roundTimeoutMs ?? '?'
     notes.push(late.length === 0
-      ? `**Deadline.** Every neighbour model arrived in time at every size (the deadline adapts to observed arrivals, at most ${first?.roundTimeoutMs ?? '?'} ms).`
-      : `**Deadline.** ${late.map((r) => `At N = ${r.n} only ${pct(r.receivedFraction)}% of neighbour models arrived in time`).join('; ')}: late models are refused as stale and peers mix with fewer inputs (degraded mixes), ` +
-        `so such a cell is not a result (see the delivery check). The deadline adapts to observed arrivals up to ${first?.roundTimeoutMs ?? '?'} ms; a higher --round-timeout raises that cap.`)
+      ? prose.render('deadline.met', { roundTimeoutMs })
+      : prose.render('deadline.missed', {
+        late: late.map((r) => prose.render('deadline.late', { n: r.n, percent: pct(r.receivedFraction) })).join('; '),
+        roundTimeoutMs
+      }))
   }
-  if (profile === 'quick') notes.push('Quick profile: a handful of peers and rounds, to check that the suite and a real launch work; the scaling figures need the full profile.')
+  if (profile === 'quick') notes.push(prose.render('quick'))
   return { tables: [timing, outcome], plots, checks, notes }
 }
 
-export const scale: Suite<ScaleResult> = {
+export const scale = defineSuite<Params, ScaleResult>({
   name: 'scale',
   summary: 'round time, its split and memory per peer of real libp2p swarms of 16–128 peers on one machine',
   fullDuration: '~8.5 min',
@@ -441,9 +454,9 @@ export const scale: Suite<ScaleResult> = {
         // No held-out batch: the rule is not loss-aware, and 128 peers leave 62 digits each.
         task: { dataset: 'mnist', model, partition: { kind: 'iid' }, heldOutSize: 0, seed: 0 }
       }
-      return { id: `n${n}-k${degree}`, params: params as unknown as Record<string, unknown>, seed: cellSeed(n, degree) }
+      return { id: `n${n}-k${degree}`, params, seed: cellSeed(n, degree) }
     })
   },
   run: runCell,
   summarize
-}
+})

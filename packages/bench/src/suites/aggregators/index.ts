@@ -7,10 +7,15 @@
 import * as robust from '@murmur/robust'
 import {
   buildRule, callOptions, caseLabel, exposeGc, measureCallMemory, normalInputs, prepareCase, RULE_CASES, selectCases, timeCall, type PreparedCase
-} from '../rule-timing.ts'
-import { sizeList } from '../options.ts'
-import { allFinite, decades, exp10, median, round } from '../stats.ts'
-import type { Cell, CellResult, Check, Plot, Profile, Suite, Table } from '../suite.ts'
+} from '../../rule-timing.ts'
+import { sizeList } from '../../options.ts'
+import { allFinite, decades, exp10, median, round } from '../../stats.ts'
+import type { Cell, CellResult, Check, Plot, Profile, SuiteContext, SuiteSummary, Table } from '../../suite.ts'
+import { defineSuite } from '../../suite.ts'
+import { loadTemplate } from '../../template.ts'
+
+/** The report's paragraphs (report.md beside this file). */
+const prose = loadTemplate(new URL('report.md', import.meta.url))
 
 interface Params {
   n: number
@@ -48,8 +53,8 @@ export interface AggregatorsResult {
 
 const isTimed = (c: PreparedCase): c is Extract<PreparedCase, { rule: robust.Aggregator }> => c.skipped === undefined
 
-async function runCell (cell: Cell, context: Parameters<Suite['run']>[1]): Promise<AggregatorsResult> {
-  const p = cell.params as unknown as Params
+async function runCell (cell: Cell<Params>, context: SuiteContext): Promise<AggregatorsResult> {
+  const p = cell.params
   const cases = selectCases(p.rules)
   const inputs = normalInputs(p.n, p.d, robust.createRng(cell.seed))
   const out = new Float32Array(p.d)
@@ -104,7 +109,7 @@ async function runCell (cell: Cell, context: Parameters<Suite['run']>[1]): Promi
   return { n: p.n, d: p.d, f: p.f, runs: p.runs, rules: rows }
 }
 
-function summarize (results: Array<CellResult<AggregatorsResult>>, profile: Profile): ReturnType<Suite['summarize']> {
+function summarize (results: Array<CellResult<AggregatorsResult, Params>>, profile: Profile): SuiteSummary {
   const rs = results.map((r) => r.result)
   const timings: Table = {
     name: 'timings',
@@ -133,9 +138,7 @@ function summarize (results: Array<CellResult<AggregatorsResult>>, profile: Prof
   const plots: Plot[] = [{
     name: 'time',
     title: byD ? 'Median time per call vs dimension d' : `Median time per call vs n (d = ${exp10(ds[0])})`,
-    caption: byD
-      ? 'One panel per n (f = ⌊n/4⌋), log–log: a slope of 1 is linear in d; rules above the mean line pay for sorting, distances or iterations.'
-      : 'Median over interleaved runs, log scale; rules needing more inputs than n allows are absent at small n.',
+    caption: prose.render(byD ? 'caption.time.by-d' : 'caption.time.by-n'),
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       data: { values: points },
@@ -170,7 +173,7 @@ function summarize (results: Array<CellResult<AggregatorsResult>>, profile: Prof
     plots.push({
       name: 'ratio',
       title: `Time relative to mean at n = ${largest.n}, d = ${exp10(largest.d)}`,
-      caption: 'Median over runs of each rule\'s time divided by the time of mean in the same run, log scale: the robust figure on a loaded machine.',
+      caption: prose.render('caption.ratio'),
       spec: {
         $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
         width: 420,
@@ -219,19 +222,16 @@ function summarize (results: Array<CellResult<AggregatorsResult>>, profile: Prof
     })
   }
 
-  const first = results[0]?.cell.params as unknown as Params | undefined
+  const first = results[0]?.cell.params
   const notes = [
-    `Inputs: n standard-normal vectors of dimension d (float32), f = ⌊n/4⌋, ${first?.assumeFinite === false ? 'with the rules\' own finite-value scan' : 'declared finite (`assumeFinite`, as the peer does after decoding a frame)'}; ` +
-      'rules run on the default kernels (WebAssembly when available) unless a label names the kernels, as `cwtm[js]`. ' +
-      'A rule that needs more inputs for that f (Bulyan: n ≥ 4f + 3) runs with the largest f it supports, given in the f column.',
-    `Each cell warms every rule up once, measures the memory one call leaves allocated (ArrayBuffer growth after a forced GC), then runs ${first?.runs ?? '?'} rounds in which every rule is timed once, in an order that rotates each round. ` +
-      'Reported: the median time and the median of the per-round ratio to `mean`. Absolute times move with the load on the machine; the ratios are the figure to compare.',
-    ...(profile === 'quick' ? ['Quick profile: small dimensions only, so fixed per-call costs weigh more than at model sizes.'] : [])
+    prose.render('inputs', { finite: prose.render(first?.assumeFinite === false ? 'finite.scanned' : 'finite.declared') }),
+    prose.render('timing', { runs: first?.runs ?? '?' }),
+    ...(profile === 'quick' ? [prose.render('quick')] : [])
   ]
   return { tables: [ratios, timings], plots, checks, notes }
 }
 
-export const aggregators: Suite<AggregatorsResult> = {
+export const aggregators = defineSuite<Params, AggregatorsResult>({
   name: 'aggregators',
   summary: 'speed of every robust aggregation rule vs n and d, as medians and ratios to mean',
   fullDuration: '~1.5 min',
@@ -252,16 +252,16 @@ export const aggregators: Suite<AggregatorsResult> = {
     const ds = sizeList(options.d, 'd', quick ? [1e4] : [1e4, 1e5, 1e6])
     const runs = options.runs === undefined ? (quick ? 5 : 9) : Number(options.runs)
     if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs: expected an integer ≥ 1, got ${String(options.runs)}`)
-    const cells: Cell[] = []
+    const cells: Array<Cell<Params>> = []
     for (const d of ds) {
       for (const n of ns) {
         if (n < 3) throw new Error(`--n: expected input counts ≥ 3, got ${n}`)
         const params: Params = { n, d, f: Math.floor(n / 4), runs, rules: labels, assumeFinite: options['check-finite'] !== true }
-        cells.push({ id: `n${n}-d${exp10(d)}`, params: params as unknown as Record<string, unknown>, seed: 20240601 + n })
+        cells.push({ id: `n${n}-d${exp10(d)}`, params, seed: 20240601 + n })
       }
     }
     return cells
   },
   run: runCell,
   summarize
-}
+})

@@ -10,10 +10,15 @@ import { parseBehaviour, planSwarm } from '@murmur/peer'
 import { createRule } from '@murmur/robust'
 import {
   heterogeneityTitle, parseHeterogeneity, readTopologySync, safeId, splitSpecList, swarmCell, type HonestOutcome, type SwarmCellParams
-} from '../sim/common.ts'
-import { cellLaunch, honestOutcome, simulateSwarm, type KappaReport } from '../sim/swarm.ts'
-import { allFinite, round } from '../stats.ts'
-import type { Cell, CellResult, Check, Plot, Profile, Suite, SuiteContext, Table } from '../suite.ts'
+} from '../../sim/common.ts'
+import { cellLaunch, honestOutcome, simulateSwarm, type KappaReport } from '../../sim/swarm.ts'
+import { allFinite, round } from '../../stats.ts'
+import type { Cell, CellResult, Check, Plot, Profile, SuiteContext, SuiteSummary, Table } from '../../suite.ts'
+import { defineSuite } from '../../suite.ts'
+import { loadTemplate } from '../../template.ts'
+
+/** The report's paragraphs (report.md beside this file). */
+const prose = loadTemplate(new URL('report.md', import.meta.url))
 
 const DEFAULTS = {
   full: { rules: 'mean,cwmed,cwtm,nnm+cwtm,scclip', attacks: 'none,signflip,alie,ipm,labelflip', heterogeneity: 'iid,10,1,0.1', rounds: 40 },
@@ -51,7 +56,7 @@ function parseF (value: unknown): number | 'auto' {
   return f
 }
 
-function cells (profile: Profile, options: Readonly<Record<string, unknown>>): Cell[] {
+function cells (profile: Profile, options: Readonly<Record<string, unknown>>): Array<Cell<RobustnessParams>> {
   const defaults = DEFAULTS[profile]
   const topologyPath = String(options.topology ?? 'topologies/torus-4x4.json')
   const topology = readTopologySync(topologyPath)
@@ -70,21 +75,21 @@ function cells (profile: Profile, options: Readonly<Record<string, unknown>>): C
   const f = parseF(options.f)
   const byzantineCount = (options.byzantine as number | undefined) ?? 3
   const muSeed = (options['mu-seed'] as number | undefined) ?? 0
-  const out: Cell[] = []
+  const out: Array<Cell<RobustnessParams>> = []
   for (const partition of partitions) {
     for (const rule of rules) {
       for (const attack of attacks) {
         const params: RobustnessParams = { ...swarmCell({ topologyPath, topology, rule, attack, partition, rounds }), byzantineCount, muSeed, f }
         // One seed for all cells: the same batch order and attack randomness everywhere.
-        out.push({ id: safeId(`${params.heterogeneity}-${rule}-${attack}`), params: params as unknown as Record<string, unknown>, seed: 1 })
+        out.push({ id: safeId(`${params.heterogeneity}-${rule}-${attack}`), params, seed: 1 })
       }
     }
   }
   return out
 }
 
-async function run (cell: Cell, context: SuiteContext): Promise<RobustnessResult> {
-  const p = cell.params as unknown as RobustnessParams
+async function run (cell: Cell<RobustnessParams>, context: SuiteContext): Promise<RobustnessResult> {
+  const p = cell.params
   const topology = readTopologySync(p.topology)
   const plan = planSwarm({
     ...cellLaunch(p, topology),
@@ -107,8 +112,8 @@ function uniqueInOrder (values: string[]): string[] {
   return [...new Set(values)]
 }
 
-function summarize (results: Array<CellResult<RobustnessResult>>, profile: Profile): ReturnType<Suite['summarize']> {
-  const rows = results.map((r) => ({ p: r.cell.params as unknown as RobustnessParams, r: r.result, ms: r.ms }))
+function summarize (results: Array<CellResult<RobustnessResult, RobustnessParams>>, profile: Profile): SuiteSummary {
+  const rows = results.map((r) => ({ p: r.cell.params, r: r.result, ms: r.ms }))
   const hets = uniqueInOrder(rows.map((x) => x.p.heterogeneity))
   const rules = uniqueInOrder(rows.map((x) => x.p.rule))
   const attacks = uniqueInOrder(rows.map((x) => x.p.attack))
@@ -147,7 +152,7 @@ function summarize (results: Array<CellResult<RobustnessResult>>, profile: Profi
   plots.push({
     name: 'accuracy-heatmap',
     title: 'Honest mean test accuracy: rule × attack, per heterogeneity',
-    caption: 'Each square is one run of the whole swarm; darker is worse. Read across a row to see which attacks a rule withstands, down a column to compare rules against one attack.',
+    caption: prose.render('caption.accuracy-heatmap'),
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       data: { values: heat },
@@ -201,7 +206,7 @@ function summarize (results: Array<CellResult<RobustnessResult>>, profile: Profi
     plots.push({
       name: 'kappa',
       title: 'Empirical κ (max over aggregations with 1 ≤ b ≤ f) against the theory',
-      caption: `Points: the largest empirical κ a rule showed where its guarantee applies, per attack; ticks: seed 001's closed-form κ (black) and the lower bound f/(n − 2f) every rule obeys in the worst case (grey). Values below ${KAPPA_FLOOR} are drawn at ${KAPPA_FLOOR}.`,
+      caption: prose.render('caption.kappa', { floor: KAPPA_FLOOR }),
       spec: {
         $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
         facet: { column: { field: 'heterogeneity', type: 'nominal', sort: hets.map((h) => hetTitle.get(h)), title: null } },
@@ -278,22 +283,27 @@ function summarize (results: Array<CellResult<RobustnessResult>>, profile: Profi
     const p = first.p
     const attacked = rows.find((x) => x.r.byzantine.length > 0)?.r
     const totalS = rows.reduce((s, x) => s + x.ms, 0) / 1000
+    const overrun = attacked?.overrun ?? []
     notes.push(
-      `Every cell runs the whole swarm of topology \`${p.topologyName}\` (${first.r.nodes} peers) in one process: the real round engine of \`@murmur/peer\` over its in-memory transport, ` +
-      `${p.rounds} rounds of ${p.localSteps} local SGD steps (${p.model} regression on MNIST, lr ${p.lr}, momentum ${p.momentum}, batch ${p.batchSize}), then robust mixing with Metropolis–Hastings weights. ` +
-      `Byzantine peers: ${attacked === undefined ? 'none' : `${attacked.byzantine.length} (${attacked.byzantine.join(', ')}), drawn from the topology's μ_H conditioned on that count (μ_H seed ${p.muSeed})`}; ` +
-      `tolerance ${p.f === 'auto' ? 'each node\'s f_i(δ = 0.05) from μ_H' : `f = ${p.f} at every node`}. ` +
-      `Cells share one Byzantine set and one seed, so they differ only by rule, attack and partition. Under attack \`none\` the same peers behave honestly and every peer counts as honest.` +
-      (attacked !== undefined && attacked.overrun.length > 0 ? ` With this set, honest ${attacked.overrun.join(' and ')} ${attacked.overrun.length === 1 ? 'has' : 'have'} more Byzantine neighbours than f, so no rule's guarantee covers ${attacked.overrun.length === 1 ? 'it' : 'them'}.` : ''),
-      'Accuracy is on 1 000 MNIST test digits, the same for every peer, after the last round; "honest mean" and "honest min" run over honest peers; the consensus distance is the mean over honest i of ‖θ_i − θ̄_H‖², θ̄_H the honest average.',
-      'Empirical κ (seed 001, "Measuring κ in a run"): at every aggregation of an honest node, with inputs x = [own, received…] and G the honest ones among them, ' +
-      'κ̂ = ‖F(x) − x̄_G‖² / ((1/|G|) Σ_{i∈G} ‖x_i − x̄_G‖²), computed in double precision on the rule\'s actual inputs and output (aggregations with fewer than two honest inputs are left out: the ratio is undefined). ' +
-      'Tables give its median, 95th percentile and maximum over all of a cell\'s aggregations, and separately over those with 1 ≤ b ≤ f Byzantine inputs (b the number of inputs that came from Byzantine peers): ' +
-      'only there does (f, κ)-robustness promise κ̂ ≤ κ, so "κ max (1 ≤ b ≤ f)" is the number to hold against the closed-form κ of seed 001 (CWMed 4(1 + f/(n−2f))², CWTM 6f/(n−2f)·(1 + f/(n−2f)), evaluated at each aggregation\'s n and f). ' +
-      'Rules without a closed form in that table (mean, which is unbounded once f ≥ 1; NNM compositions, O(f/n) without a constant; SCClip) show only the lower bound f/(n − 2f): no rule can promise less for every input, though a given run may stay below it. ' +
-      'SCClip mixes with Metropolis weights around the own model, so even without attack its output is a weighted, not the plain, average of its inputs and its κ̂ is above 0.',
+      prose.render('setup', {
+        topology: p.topologyName,
+        nodes: first.r.nodes,
+        rounds: p.rounds,
+        localSteps: p.localSteps,
+        model: p.model,
+        lr: p.lr,
+        momentum: p.momentum,
+        batchSize: p.batchSize,
+        byzantine: attacked === undefined
+          ? prose.render('byzantine.none')
+          : prose.render('byzantine.drawn', { count: attacked.byzantine.length, peers: attacked.byzantine.join(', '), muSeed: p.muSeed }),
+        tolerance: p.f === 'auto' ? prose.render('tolerance.auto') : prose.render('tolerance.fixed', { f: p.f }),
+        overrun: overrun.length > 0 ? ' ' + prose.render(overrun.length === 1 ? 'overrun.one' : 'overrun.many', { peers: overrun.join(' and ') }) : ''
+      }),
+      prose.render('accuracy'),
+      prose.render('kappa'),
       ...reading(rows, hets, rules, hetTitle),
-      `Cell time: ${totalS.toFixed(0)} s over ${rows.length} cells (${(totalS / Math.max(1, rows.length)).toFixed(1)} s per cell on average).`
+      prose.render('time', { totalS: totalS.toFixed(0), cells: rows.length, perCell: (totalS / Math.max(1, rows.length)).toFixed(1) })
     )
   }
   return { tables: [accuracy, kappa], plots, checks, notes }
@@ -312,10 +322,10 @@ function reading (rows: Array<{ p: RobustnessParams, r: RobustnessResult }>, het
     const best = byRule[0]; const worst = byRule[byRule.length - 1]
     parts.push(`${hetTitle.get(het) ?? het}: ${best.rule} ${best.mean.toFixed(3)}, ${worst.rule} ${worst.mean.toFixed(3)}`)
   }
-  return parts.length === 0 ? [] : [`**Reading.** Honest mean accuracy averaged over the attacks (attack \`none\` left out), best and worst rule per partition — ${parts.join('; ')}.`]
+  return parts.length === 0 ? [] : [prose.render('reading', { partitions: parts.join('; ') })]
 }
 
-export const robustness: Suite<RobustnessResult> = {
+export const robustness = defineSuite<RobustnessParams, RobustnessResult>({
   name: 'robustness',
   summary: 'Mixing rule × attack × data heterogeneity on one topology: honest accuracy, consensus and empirical vs theoretical κ',
   fullDuration: '~8 min',
@@ -332,4 +342,4 @@ export const robustness: Suite<RobustnessResult> = {
   cells,
   run,
   summarize
-}
+})

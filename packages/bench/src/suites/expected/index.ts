@@ -19,10 +19,15 @@ import {
 } from '@murmur/topology'
 import {
   heterogeneityTitle, meanInterval, parseHeterogeneity, readTopologySync, swarmCell, type HonestOutcome, type MeanInterval, type SwarmCellParams
-} from '../sim/common.ts'
-import { cellLaunch, honestOutcome, simulateSwarm } from '../sim/swarm.ts'
-import { allFinite, round } from '../stats.ts'
-import type { Cell, CellResult, Check, Plot, Profile, Suite, SuiteContext, Table } from '../suite.ts'
+} from '../../sim/common.ts'
+import { cellLaunch, honestOutcome, simulateSwarm } from '../../sim/swarm.ts'
+import { allFinite, round } from '../../stats.ts'
+import type { Cell, CellResult, Check, Plot, Profile, SuiteContext, SuiteSummary, Table } from '../../suite.ts'
+import { defineSuite } from '../../suite.ts'
+import { loadTemplate } from '../../template.ts'
+
+/** The report's paragraphs (report.md beside this file). */
+const prose = loadTemplate(new URL('report.md', import.meta.url))
 
 const DEFAULTS = {
   full: { draws: 20, worstRuns: 5, rounds: 30 },
@@ -85,7 +90,7 @@ function positiveInteger (name: string, value: unknown, fallback: number, min = 
   return v
 }
 
-function cells (profile: Profile, options: Readonly<Record<string, unknown>>): Cell[] {
+function cells (profile: Profile, options: Readonly<Record<string, unknown>>): Array<Cell<ExpectedParams>> {
   const defaults = DEFAULTS[profile]
   const topologyPath = String(options.topology ?? 'topologies/er-32.json')
   const topology = readTopologySync(topologyPath)
@@ -109,11 +114,11 @@ function cells (profile: Profile, options: Readonly<Record<string, unknown>>): C
     worstCount: Math.round(d.expectedByzantine),
     expectedByzantine: round(d.expectedByzantine, 4)
   }
-  const out: Cell[] = []
+  const out: Array<Cell<ExpectedParams>> = []
   const add = (setting: Setting, run: number): void => {
     for (const tolerance of ['global', 'per-node'] as const) {
       const params: ExpectedParams = { ...base, setting, tolerance, run }
-      out.push({ id: `${setting === 'mu-h' ? 'muh' : 'worst'}-${run}-${tolerance}`, params: params as unknown as Record<string, unknown>, seed: seedOf(run) })
+      out.push({ id: `${setting === 'mu-h' ? 'muh' : 'worst'}-${run}-${tolerance}`, params, seed: seedOf(run) })
     }
   }
   // Worst case first: its few cells bound what the draws can show, and a stopped run keeps them.
@@ -146,8 +151,8 @@ export function planCell (p: ExpectedParams, topology: Topology, seed: number): 
   return planSwarm({ ...base, ...(byzantine.length === 0 ? {} : { attack: p.attack, byzantine }) })
 }
 
-async function run (cell: Cell, context: SuiteContext): Promise<ExpectedResult> {
-  const p = cell.params as unknown as ExpectedParams
+async function run (cell: Cell<ExpectedParams>, context: SuiteContext): Promise<ExpectedResult> {
+  const p = cell.params
   const topology = readTopologySync(p.topology)
   const plan = planCell(p, topology, cell.seed)
   const sim = await simulateSwarm({ plan, seed: cell.seed, signal: context.signal, progress: context.progress, kappa: false })
@@ -172,12 +177,15 @@ export interface GroupSummary {
   worstRunByzantine: number
 }
 
+/** What the grouping of runs reads of a cell's params. */
+export type RunKey = Pick<ExpectedParams, 'setting' | 'tolerance' | 'run'>
+
 /** Groups cells by setting and tolerance design, each with its mean and t-interval. */
-export function groupSummaries (results: ReadonlyArray<CellResult<ExpectedResult>>): GroupSummary[] {
+export function groupSummaries (results: ReadonlyArray<CellResult<ExpectedResult, RunKey>>): GroupSummary[] {
   const out: GroupSummary[] = []
   for (const setting of ['mu-h', 'worst-case'] as const) {
     for (const tolerance of ['global', 'per-node'] as const) {
-      const rs = results.filter((r) => { const p = r.cell.params as unknown as ExpectedParams; return p.setting === setting && p.tolerance === tolerance }).map((r) => r.result)
+      const rs = results.filter((r) => { const p = r.cell.params; return p.setting === setting && p.tolerance === tolerance }).map((r) => r.result)
       if (rs.length === 0) continue
       const worst = rs.reduce((a, b) => b.meanAccuracy < a.meanAccuracy ? b : a)
       out.push({
@@ -198,10 +206,10 @@ export function groupSummaries (results: ReadonlyArray<CellResult<ExpectedResult
 }
 
 /** Per-node minus global accuracy on the same μ_H draws (paired), with its t-interval; undefined with fewer than 2 pairs. */
-export function pairedDifference (results: ReadonlyArray<CellResult<ExpectedResult>>): MeanInterval | undefined {
+export function pairedDifference (results: ReadonlyArray<CellResult<ExpectedResult, RunKey>>): MeanInterval | undefined {
   const byRun = new Map<number, Partial<Record<ToleranceDesign, number>>>()
   for (const r of results) {
-    const p = r.cell.params as unknown as ExpectedParams
+    const p = r.cell.params
     if (p.setting !== 'mu-h') continue
     const entry = byRun.get(p.run) ?? {}
     entry[p.tolerance] = r.result.meanAccuracy
@@ -211,8 +219,8 @@ export function pairedDifference (results: ReadonlyArray<CellResult<ExpectedResu
   return diffs.length < 2 ? undefined : meanInterval(diffs)
 }
 
-function summarize (results: Array<CellResult<ExpectedResult>>, profile: Profile): ReturnType<Suite['summarize']> {
-  const first = results[0]?.cell.params as unknown as ExpectedParams | undefined
+function summarize (results: Array<CellResult<ExpectedResult, ExpectedParams>>, profile: Profile): SuiteSummary {
+  const first = results[0]?.cell.params
   const groups = groupSummaries(results)
   const settingLabel = (s: Setting): string => s === 'mu-h' ? 'μ_H draws' : `worst case (greedy, ${first?.worstCount ?? '?'} Byzantine)`
   const toleranceLabel = (t: ToleranceDesign): string => t === 'global' ? `global f = ${first?.globalF ?? '?'}` : `per-node f_i(δ = ${first?.delta ?? 0.05})`
@@ -232,14 +240,14 @@ function summarize (results: Array<CellResult<ExpectedResult>>, profile: Profile
     title: 'Every run: its Byzantine set, overrun honest nodes and honest accuracy',
     columns: ['Byzantine sets', 'tolerance', 'run', '|B|', 'Byzantine', 'overrun honest', 'honest mean acc', 'honest min acc', 'honest test loss', 'consensus distance', 'cell s'],
     rows: results.map((r) => {
-      const p = r.cell.params as unknown as ExpectedParams
+      const p = r.cell.params
       return [settingLabel(p.setting), toleranceLabel(p.tolerance), p.run, r.result.byzantine.length, r.result.byzantine.join(' '), r.result.overrun.join(' '),
         num(r.result.meanAccuracy), num(r.result.minAccuracy), num(r.result.meanTestLoss), num(r.result.consensus), round(r.ms / 1000, 3)]
     })
   }
 
   const points = results.map((r) => {
-    const p = r.cell.params as unknown as ExpectedParams
+    const p = r.cell.params
     return { tolerance: toleranceLabel(p.tolerance), setting: settingLabel(p.setting), accuracy: round(r.result.meanAccuracy, 4), kind: 'run' }
   })
   const means = groups.map((g) => ({
@@ -261,7 +269,7 @@ function summarize (results: Array<CellResult<ExpectedResult>>, profile: Profile
   const plot: Plot = {
     name: 'expected-accuracy',
     title: 'Honest mean accuracy: μ_H draws against the worst case, global f against per-node f_i',
-    caption: 'Bars: mean over runs with its 95% t-interval; faint dots: single runs. μ_H draws vary the Byzantine set; worst-case runs keep the greedy placement and vary only the training seed.',
+    caption: prose.render('caption.expected-accuracy'),
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       width: 320,
@@ -298,11 +306,20 @@ function summarize (results: Array<CellResult<ExpectedResult>>, profile: Profile
   if (first !== undefined) {
     const expectedTitle = heterogeneityTitle(first.partition)
     notes.push(
-      `Seed 000 contrasts the worst-case objective (1), min_θ max_{|S| = n − f} (1/|S|) Σ_{i∈S} L_i(θ), with the expected objective (2), min_θ E_{S~μ_H} (1/|S|) Σ_{i∈S} L_i(θ). ` +
-      `Here both are measured on trained swarms of topology \`${first.topologyName}\` (${results[0].result.nodes} peers; the real round engine over the in-memory transport, ${first.rounds} rounds of ${first.localSteps} local SGD steps of ${first.model} regression on MNIST, ${expectedTitle}, rule \`${first.rule}\`, Byzantine peers \`${first.attack}\`). ` +
-      `(2) is estimated by K independent draws of the Byzantine set from the topology's μ_H, one full training per draw, reported as the mean honest accuracy with a 95% Student-t interval (mean ± t_{0.975, K−1} s/√K); ` +
-      `(1) by the greedy worst-case placement of round(E_μH|B|) = ${first.worstCount} Byzantine peers (E_μH|B| = ${first.expectedByzantine}, estimated from ${TOLERANCE_SAMPLES} draws), aimed at the tolerances in use; its runs differ only in the training seed, so its interval shows training noise alone.`,
-      `Tolerance designs: a global f = ${first.globalF} at every node (the largest f every node's neighbourhood supports for \`${first.rule}\`), or each node's own f_i(δ = ${first.delta}) = min{f : P_μH(|N(i) ∩ B| > f) ≤ δ} (capped so n_i > 2f_i). Draw k uses the same Byzantine set and seed under both designs. "Overrun" counts honest nodes with more Byzantine neighbours than their f.`
+      prose.render('objectives', {
+        topology: first.topologyName,
+        nodes: results[0].result.nodes,
+        rounds: first.rounds,
+        localSteps: first.localSteps,
+        model: first.model,
+        partition: expectedTitle,
+        rule: first.rule,
+        attack: first.attack,
+        worstCount: first.worstCount,
+        expectedByzantine: first.expectedByzantine,
+        samples: TOLERANCE_SAMPLES
+      }),
+      prose.render('tolerances', { globalF: first.globalF, rule: first.rule, delta: first.delta })
     )
     const g = (s: Setting, t: ToleranceDesign): GroupSummary | undefined => groups.find((x) => x.setting === s && x.tolerance === t)
     const mg = g('mu-h', 'global'); const mp = g('mu-h', 'per-node'); const wg = g('worst-case', 'global'); const wp = g('worst-case', 'per-node')
@@ -311,28 +328,47 @@ function summarize (results: Array<CellResult<ExpectedResult>>, profile: Profile
       const points = (x: number): string => `${(100 * x).toFixed(1)} points`
       const gapP = mp.accuracy.mean - wp.accuracy.mean
       const gapG = mg.accuracy.mean - wg.accuracy.mean
-      let sentence = `**What it means.** Over ${mp.runs} μ_H draws (on average ${mp.meanByzantine.toFixed(2)} Byzantine peers) the honest peers reach ${interval(mp.accuracy)} with per-node f_i and ${interval(mg.accuracy)} with the global f = ${first.globalF}, ` +
-        `while the worst-case placement of ${first.worstCount} peers leaves ${pct(wp.accuracy.mean)} and ${pct(wg.accuracy.mean)}: ` +
-        `the worst case ${gapP >= 0 ? 'understates' : 'overstates'} the expected accuracy by ${points(Math.abs(gapP))} with f_i and ${points(Math.abs(gapG))} with the global f.`
+      let sentence = prose.render('meaning', {
+        draws: mp.runs,
+        meanByzantine: mp.meanByzantine.toFixed(2),
+        perNode: interval(mp.accuracy),
+        global: interval(mg.accuracy),
+        globalF: first.globalF,
+        worstCount: first.worstCount,
+        worstPerNode: pct(wp.accuracy.mean),
+        worstGlobal: pct(wg.accuracy.mean),
+        understates: gapP >= 0 ? 'understates' : 'overstates',
+        gapPerNode: points(Math.abs(gapP)),
+        gapGlobal: points(Math.abs(gapG))
+      })
       if (diff !== undefined && diff.low !== null && diff.high !== null) {
         const significant = diff.low > 0 || diff.high < 0
-        sentence += ` On the same draws, per-node f_i ${significant ? (diff.mean > 0 ? 'raises' : 'lowers') : 'changes'} the honest accuracy by ${(100 * diff.mean).toFixed(2)} points [${(100 * diff.low).toFixed(2)}, ${(100 * diff.high).toFixed(2)}] against the global f` +
-          (significant ? '.' : `, an interval that contains 0: at K = ${mp.runs} draws the two designs are indistinguishable in expectation.`)
+        sentence += ' ' + prose.render('meaning.paired', {
+          effect: significant ? (diff.mean > 0 ? 'raises' : 'lowers') : 'changes',
+          mean: (100 * diff.mean).toFixed(2),
+          low: (100 * diff.low).toFixed(2),
+          high: (100 * diff.high).toFixed(2)
+        }) + (significant ? '.' : prose.render('meaning.paired.indistinct', { draws: mp.runs }))
       }
       const low = Math.min(mp.worstRun, mg.worstRun)
       if (low < Math.min(wp.accuracy.mean, wg.accuracy.mean)) {
         const which = mp.worstRun <= mg.worstRun ? mp : mg
-        sentence += ` The worst single μ_H draw (${which.worstRunByzantine} Byzantine peers) fell to ${pct(low)}, below either worst-case placement: a μ_H draw is not bounded by the expected count, so the placement of round(E|B|) peers is a worst case only among sets of that size.`
+        sentence += ' ' + prose.render('meaning.worst-draw', { byzantine: which.worstRunByzantine, accuracy: pct(low) })
       }
-      sentence += ` Honest nodes overrun: ${mp.overrun.toFixed(2)} (f_i) and ${mg.overrun.toFixed(2)} (global f) per μ_H draw against ${wp.overrun.toFixed(0)} and ${wg.overrun.toFixed(0)} under the worst case.`
+      sentence += ' ' + prose.render('meaning.overrun', {
+        perNode: mp.overrun.toFixed(2),
+        global: mg.overrun.toFixed(2),
+        worstPerNode: wp.overrun.toFixed(0),
+        worstGlobal: wg.overrun.toFixed(0)
+      })
       notes.push(sentence)
     }
   }
-  if (profile === 'quick') notes.push('Quick profile: few draws and rounds, for CI; the numbers are not meant to be read.')
+  if (profile === 'quick') notes.push(prose.render('quick'))
   return { tables: [table, runs], plots: [plot], checks, notes }
 }
 
-export const expected: Suite<ExpectedResult> = {
+export const expected = defineSuite<ExpectedParams, ExpectedResult>({
   name: 'expected',
   summary: 'Expected robustness over Byzantine sets drawn from μ_H (seed 000, objective 2) against the worst-case placement (objective 1), with a global f and with per-node f_i',
   fullDuration: '~7 min',
@@ -350,4 +386,4 @@ export const expected: Suite<ExpectedResult> = {
   cells,
   run,
   summarize
-}
+})

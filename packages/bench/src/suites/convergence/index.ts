@@ -17,9 +17,14 @@ import {
   complete, denseMixingMatrix, denseSymmetricEigenvalues, erdosRenyi, metropolisHastings, mixingSpectrum, randomRegular, ring, torus, wattsStrogatz,
   type Graph, type MixingMatrix
 } from '@murmur/topology'
-import { listOption } from '../options.ts'
-import { allFinite, decades, leastSquares, round, spearman, thin } from '../stats.ts'
-import type { Cell, CellResult, Check, Plot, Profile, Suite, SuiteContext, Table } from '../suite.ts'
+import { listOption } from '../../options.ts'
+import { allFinite, decades, leastSquares, round, spearman, thin } from '../../stats.ts'
+import type { Cell, CellResult, Check, Plot, Profile, SuiteContext, SuiteSummary, Table } from '../../suite.ts'
+import { defineSuite } from '../../suite.ts'
+import { loadTemplate } from '../../template.ts'
+
+/** The report's paragraphs (report.md beside this file). */
+const prose = loadTemplate(new URL('report.md', import.meta.url))
 
 export const TOPOLOGIES = ['ring', 'torus', 'erdos-renyi', 'regular', 'small-world', 'complete'] as const
 export type TopologyKind = typeof TOPOLOGIES[number]
@@ -312,7 +317,7 @@ function cellSeed (topology: string, n: number): number {
 
 const pct = (x: number): number => round(100 * x, 3)
 
-function summarize (results: Array<CellResult<ConvergenceResult>>, profile: Profile): ReturnType<Suite['summarize']> {
+function summarize (results: Array<CellResult<ConvergenceResult, Params>>, profile: Profile): SuiteSummary {
   const rs = results.map((r) => r.result)
   const key = (r: ConvergenceResult): string => `${r.topology}-${r.n}`
   const theory = (r: ConvergenceResult): number | null => r.gossip.rho > EXACT_RHO ? 2 * Math.log(r.gossip.rho) : null
@@ -368,7 +373,7 @@ function summarize (results: Array<CellResult<ConvergenceResult>>, profile: Prof
   const plots: Plot[] = [{
     name: 'gossip-decay',
     title: 'Consensus distance² under plain Metropolis gossip',
-    caption: 'Coloured: log₁₀ of ‖x(t) − x̄1‖² relative to the start, per round, one line per size; black dashed: the slope 2 ln ρ predicted by the spectrum of W, drawn over the fit window from its first round. Where the two coincide the spectral rate holds; the complete graph averages in one round.',
+    caption: prose.render('caption.gossip-decay'),
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       data: { values: curve },
@@ -413,7 +418,7 @@ function summarize (results: Array<CellResult<ConvergenceResult>>, profile: Prof
     plots.push({
       name: 'slopes',
       title: 'Measured vs theoretical decay rate',
-      caption: 'Each point is one graph: x the rate −2 ln ρ from the spectrum of W, y the fitted rate −slope of ln(distance²); the grey diagonal is perfect agreement. Both axes logarithmic.',
+      caption: prose.render('caption.slopes'),
       spec: {
         $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
         width: 380,
@@ -450,7 +455,7 @@ function summarize (results: Array<CellResult<ConvergenceResult>>, profile: Prof
     plots.push({
       name: 'training',
       title: 'Gossip training: consensus distance and optimality gap',
-      caption: 'D-SGD with rule mean. Left: nodes start apart, the consensus distance falls, then levels off where gradient steps on heterogeneous data push models apart as fast as mixing pulls them together, higher on worse-connected graphs (the complete graph mixes exactly and stays at 0, off the log scale). Right: the average model approaches θ* at the same pace on every graph, since a doubly stochastic W leaves the average taking plain SGD steps; its floor is gradient noise, lower with more nodes.',
+      caption: prose.render('caption.training'),
       spec: {
         $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
         data: { values },
@@ -509,28 +514,34 @@ function summarize (results: Array<CellResult<ConvergenceResult>>, profile: Prof
   }
 
   const sizes = [...new Set(rs.map((r) => r.n))].sort((a, b) => a - b)
-  const first = results[0]?.cell.params as unknown as Params | undefined
+  const first = results[0]?.cell.params
   const tp = first?.train ?? null
   const notes = [
-    `Graphs: ${topologyOrder.map((t) => `**${t}** (${FAMILY[t]})`).join(', ')}; n ∈ {${sizes.join(', ')}}. ` +
-      'W is the Metropolis–Hastings matrix W_ij = 1/(1 + max(d_i, d_j)); ρ = max(|λ₂|, |λ_n|) comes from its spectrum (Lanczos, exact at these sizes).',
-    `**Plain gossip.** x(0) has i.i.d. standard normal rows of dimension ${first?.gossip.dim ?? 4}; x(t+1) = W x(t) in float64. ‖x(t) − x̄1‖² = Σ_k c_k λ_k^{2t} over the eigenvectors orthogonal to 1, so ln(distance²) falls by 2 ln ρ per round once the faster modes have died out. ` +
-      `The slope is a least-squares fit of ln(distance²) against t over the rounds where distance² is between ${FIT_FROM.toExponential(0)} and ${FIT_TO.toExponential(0)} of its start: ` +
-      'the rounds before are the transient in which the faster modes die out, and below the window float64 rounding, which leaves a disagreement floor near (10⁻¹⁶/(1 − ρ))² (about 1e-27 for the 64-ring), starts to show. ' +
-      `Tolerance ${100 * SLOPE_TOLERANCE}%: what remains of the transient is the next-slowest distinct mode, whose share (λ'/ρ)^{2t} (λ' the column "next |λ|") bends the start of the window; ` +
-      'it biases the fitted slope by under 1% on these graphs, most where λ\' is close to ρ (random regular and Erdős–Rényi graphs). A wrong W or ρ would miss by far more.',
+    prose.render('graphs', { graphs: topologyOrder.map((t) => `**${t}** (${FAMILY[t]})`).join(', '), sizes: sizes.join(', ') }),
+    prose.render('gossip', {
+      dim: first?.gossip.dim ?? 4,
+      fitFrom: FIT_FROM.toExponential(0),
+      fitTo: FIT_TO.toExponential(0),
+      tolerance: 100 * SLOPE_TOLERANCE
+    }),
     tp !== null
-      ? `**Gossip training.** Decentralised SGD through the round engine and the in-memory transport (frames really encoded and decoded): each node holds ${tp.task.samplesPerNode ?? 100} samples of its own Gaussian ` +
-        `(synthetic mean estimation, dimension ${tp.task.synthetic?.dim ?? 10}, node means ${tp.task.synthetic?.heterogeneity ?? 1} from the common centre, sample noise σ = ${tp.task.synthetic?.noise ?? 1}), ` +
-        `takes ${tp.localSteps} SGD step${tp.localSteps === 1 ? '' : 's'} (batch ${tp.batchSize}, step size ${tp.lr}) per round, then mixes with rule \`mean\` and Metropolis weights. ` +
-        `Nodes start at independent N(0, ${tp.initSpread}²) points. The loss is convex, so the average model goes to the optimum θ* while the consensus distance settles on a plateau where local steps on heterogeneous data balance the mixing. ` +
-        'Theory bounds that plateau by O(γ²ζ²/(1 − ρ)²) (γ the step size, ζ² the spread of the local gradients); the measured plateau grows with 1/(1 − ρ) (see the rank-correlation check) but far more slowly than the bound, because the differences between local optima spread over all eigenmodes of W, most of them fast.'
-      : '**Gossip training** was not run (--rounds 0).'
+      ? prose.render('training', {
+        samples: tp.task.samplesPerNode ?? 100,
+        dim: tp.task.synthetic?.dim ?? 10,
+        heterogeneity: tp.task.synthetic?.heterogeneity ?? 1,
+        noise: tp.task.synthetic?.noise ?? 1,
+        localSteps: tp.localSteps,
+        steps: tp.localSteps === 1 ? 'step' : 'steps',
+        batchSize: tp.batchSize,
+        lr: tp.lr,
+        initSpread: tp.initSpread
+      })
+      : prose.render('training.skipped')
   ]
   return { tables, plots, checks, notes }
 }
 
-export const convergence: Suite<ConvergenceResult> = {
+export const convergence = defineSuite<Params, ConvergenceResult>({
   name: 'convergence',
   summary: 'gossip averaging vs the spectral rate 2 ln ρ, and gossip training, on six topology families',
   fullDuration: '~1.5 min',
@@ -547,7 +558,7 @@ export const convergence: Suite<ConvergenceResult> = {
     if (!Number.isInteger(rounds) || rounds < 0) throw new Error(`--rounds: expected an integer ≥ 0, got ${String(options.rounds)}`)
     const lr = Number(options.lr ?? 0.1)
     if (!(lr > 0 && lr <= 1)) throw new Error(`--lr: expected a step size in (0, 1], got ${String(options.lr)}`)
-    const cells: Cell[] = []
+    const cells: Array<Cell<Params>> = []
     for (const n of sizes) {
       for (const topology of topologies) {
         const params: Params = {
@@ -558,13 +569,13 @@ export const convergence: Suite<ConvergenceResult> = {
             ? null
             : { rounds, lr, batchSize: 10, localSteps: 1, initSpread: 2, task: { dataset: 'synthetic-mean', samplesPerNode: 100, heldOutSize: 0, testSize: 200, synthetic: { dim: 10, noise: 1, heterogeneity: 1 } } }
         }
-        cells.push({ id: `${topology}-${n}`, params: params as unknown as Record<string, unknown>, seed: cellSeed(topology, n) })
+        cells.push({ id: `${topology}-${n}`, params, seed: cellSeed(topology, n) })
       }
     }
     return cells
   },
   run: async (cell, context) => {
-    const p = cell.params as unknown as Params
+    const p = cell.params
     const g = buildGraph(p.topology, p.n, cell.seed)
     const w = metropolisHastings(g)
     const spectrum = mixingSpectrum(w)
@@ -577,4 +588,4 @@ export const convergence: Suite<ConvergenceResult> = {
     return { topology: p.topology, n: p.n, edges: g.m, degree: { min: dmin, max: dmax }, gossip, train }
   },
   summarize
-}
+})
