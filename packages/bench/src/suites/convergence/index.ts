@@ -12,7 +12,7 @@
 
 import { initBackend } from '@murmur/learn'
 import { consensusDistance, createLearner, createMemoryHub, loadNodeData, RoundEngine, type Learner, type TaskConfig } from '@murmur/peer'
-import { createRng } from '@murmur/robust'
+import { createRng, seedFromText } from '@murmur/robust'
 import {
   complete, denseMixingMatrix, denseSymmetricEigenvalues, erdosRenyi, metropolisHastings, mixingSpectrum, randomRegular, ring, torus, wattsStrogatz,
   type Graph, type MixingMatrix
@@ -310,9 +310,7 @@ function parseSizes (value: unknown, profile: Profile): number[] {
 
 /** Stable 32-bit seed of a cell from its topology and size. */
 function cellSeed (topology: string, n: number): number {
-  let h = 2166136261
-  for (const ch of `${topology}/${n}`) h = Math.imul(h ^ ch.charCodeAt(0), 16777619)
-  return h >>> 0
+  return seedFromText(`${topology}/${n}`)
 }
 
 const pct = (x: number): number => round(100 * x, 3)

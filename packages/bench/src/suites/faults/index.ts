@@ -22,7 +22,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { initBackend } from '@murmur/learn'
 import {
-  createMurmurNode, createPeer, DeliveryLedger, ephemeralIdentity, launchSwarm, loadCheckpoint, MAX_STRANGER_CONNECTIONS, peerStateDir, planSwarm,
+  createMurmurNode, createPeer, DEFAULT_EVAL_EVERY, DeliveryLedger, ephemeralIdentity, launchSwarm, loadCheckpoint, MAX_STRANGER_CONNECTIONS, peerStateDir, planSwarm,
   type FrameRejection, type MurmurNode, type MurmurPeer, type PeerAddress, type PeerFinal, type RoundSummary, type SwarmOptions, type SwarmPlan
 } from '@murmur/peer'
 import { topologyFromGraph, torus } from '@murmur/topology'
@@ -134,7 +134,7 @@ function swarmOptions (rounds: number): SwarmOptions {
     rule: 'scclip',
     f: 1,
     roundTimeoutMs: 30_000,
-    evalEvery: 5
+    evalEvery: DEFAULT_EVAL_EVERY
   }
 }
 

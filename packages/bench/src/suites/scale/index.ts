@@ -10,9 +10,8 @@ import { readdirSync, rmSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { launchSwarm, planSwarm, readMetricsLog, type RoundMetrics, type RoundSummary, type TaskConfig } from '@murmur/peer'
-import { createRule, maxTolerableF } from '@murmur/robust'
+import { createRule, maxTolerableF, quantile, seedFromText } from '@murmur/robust'
 import { randomRegular, topologyFromGraph } from '@murmur/topology'
-import { quantile } from '@murmur/robust'
 import { listOption } from '../../options.ts'
 import { allFinite, leastSquares, logTicks, median, round } from '../../stats.ts'
 import type { Cell, CellResult, Check, Plot, Profile, SuiteContext, SuiteSummary, Table } from '../../suite.ts'
@@ -129,9 +128,7 @@ function checkDegree (k: number, sizes: readonly number[]): void {
 
 /** Stable 32-bit seed of a cell from its size and degree. */
 function cellSeed (n: number, k: number): number {
-  let h = 2166136261
-  for (const ch of `scale/regular-${k}/${n}`) h = Math.imul(h ^ ch.charCodeAt(0), 16777619)
-  return h >>> 0
+  return seedFromText(`scale/regular-${k}/${n}`)
 }
 
 /** Every peer's RoundMetrics lines from a launch's run directory. */
