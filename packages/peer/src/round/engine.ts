@@ -164,7 +164,6 @@ function checkInteger (name: string, value: number, min: number): void {
   if (!Number.isInteger(value) || value < min) throw new RangeError(`round engine: ${name} must be an integer ≥ ${min}, got ${value}`)
 }
 
-
 /** One node's round loop. Build it, then `await engine.run()`. */
 export class RoundEngine {
   readonly options: Readonly<RoundEngineOptions>

@@ -40,7 +40,6 @@ export interface RoundTiming {
   late: ReadonlyMap<string, number>
 }
 
-
 interface Waiter {
   round: number
   from: readonly string[]
