@@ -4,7 +4,7 @@ import type { AggregatorEntry, PreAggregatorEntry, RuleEntry, RuleNeeds } from '
 import { formatStage, resolveStage, tokenizeSpec, withDefaults } from './spec.ts'
 import type { SpecStage } from './spec.ts'
 import type { AggregateOptions, Aggregator, PreAggregator, Vectors } from './types.ts'
-import { checkInputs } from './validate.ts'
+import { checkInputs, checkTolerance } from './validate.ts'
 
 // A rule spec is pre-aggregators joined by `+` and ending in an aggregator, e.g.
 // `clip(c=2)+nnm+cwtm`. The composed rule checks the inputs once against what the whole
@@ -123,6 +123,8 @@ export function pipelineTrace (pre: readonly PreAggregator[], rule: Aggregator, 
  */
 export function pipelineMinInputs (pre: readonly PreAggregator[], rule: Aggregator, f: number): number {
   if (pre.length === 0) return rule.minInputs(f)
+  // Before the search: with f = NaN no n is ever feasible and the doubling would never end.
+  checkTolerance([...pre.map((p) => p.name), rule.name].join('+'), f)
   const feasible = (n: number): boolean => pipelineTrace(pre, rule, n, f).every((s) => s.inputs >= s.needs)
   let hi = Math.max(1, pre[0].minInputs(f))
   if (feasible(hi)) return hi

@@ -10,9 +10,7 @@ export function checkInputs (rule: string, inputs: Vectors, options: AggregateOp
   const n = inputs.length
   if (n === 0) throw new RobustInputError('empty-input', `${rule}: no inputs to aggregate`)
   const { f } = options
-  if (!Number.isInteger(f) || f < 0) {
-    throw new RobustInputError('bad-parameter', `${rule}: f must be a non-negative integer, got ${f}`)
-  }
+  checkTolerance(rule, f)
   if (n < minInputs) {
     throw new RobustInputError('too-few-inputs',
       `${rule}: needs at least ${minInputs} inputs to tolerate f = ${f}, got n = ${n}`)
@@ -37,6 +35,13 @@ export function checkInputs (rule: string, inputs: Vectors, options: AggregateOp
     }
   }
   return d
+}
+
+/** Refuses a tolerance f that is not a non-negative integer (NaN, missing, negative, fractional). */
+export function checkTolerance (rule: string, f: number): void {
+  if (!Number.isInteger(f) || f < 0) {
+    throw new RobustInputError('bad-parameter', `${rule}: f must be a non-negative integer, got ${f}`)
+  }
 }
 
 /** Index of the first NaN or ±Infinity, or -1. Sums in blocks so the common all-finite case is one pass. */

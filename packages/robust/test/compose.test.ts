@@ -84,6 +84,17 @@ describe('parseRuleSpec', () => {
 })
 
 describe('composed rules', () => {
+  test('a tolerance that is not a non-negative integer is refused at once, naming the rule', () => {
+    const inputs = Array.from({ length: 9 }, (_, i) => Float32Array.of(i, -i))
+    for (const spec of ['nnm+cwtm', 'bucketing+cwmed', 'clip(c=1)+mean', 'arc+cwtm']) {
+      const rule = createRule(spec)
+      for (const f of [Number.NaN, undefined as unknown as number, -1, 1.5, Infinity]) {
+        assert.throws(() => rule.minInputs(f), (e: unknown) => e instanceof RobustInputError && e.message.startsWith(`${rule.name}: f must be`))
+        assert.throws(() => rule.aggregate(inputs, { f }), RobustInputError)
+      }
+    }
+  })
+
   test('createRule runs the stages in order and is named by the normalized spec', () => {
     const rng = createRng(4)
     const inputs = Array.from({ length: 9 }, () => Float32Array.from({ length: 6 }, () => rng.normal()))
