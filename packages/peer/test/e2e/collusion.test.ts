@@ -30,8 +30,9 @@ describe('collusion channel', () => {
   })
   after(async () => { await Promise.all([...nodes, outsider].map(async (n) => { await n.stop() })) })
 
-  test('three colluders pool their honest models, own share included; an empty share still completes the round', async () => {
-    const deadline = Date.now() + 8000
+  // Gathers that must end early get ten-minute deadlines: the test's own timeout fails them if they wait it out.
+  test('three colluders pool their honest models, own share included; an empty share still completes the round', { timeout: 120_000 }, async () => {
+    const deadline = Date.now() + 600_000
     const gathering = channels.map(async (ch) => await ch.gather(0, deadline))
     await Promise.all([
       channels[0].share(0, new Map([['h1', filled(1)], ['h3', filled(3)]])),
@@ -39,7 +40,6 @@ describe('collusion channel', () => {
       channels[2].share(0, new Map()) // received nothing: says so
     ])
     const pooled = await Promise.all(gathering)
-    assert.ok(Date.now() < deadline - 4000, 'gather waited for the deadline although every colluder reported')
     for (const [i, models] of pooled.entries()) {
       assert.deepEqual([...models.keys()].sort(), ['h1', 'h2', 'h3'], `colluder b${i}`)
       assert.deepEqual(models.get('h1'), filled(1))
@@ -48,17 +48,21 @@ describe('collusion channel', () => {
     }
   })
 
-  test('a colluder that never reports leaves gather to the deadline with what was shared', async () => {
+  test('a colluder that never reports leaves gather to the deadline with what was shared', { timeout: 120_000 }, async () => {
     await channels[0].share(1, new Map([['h1', filled(10)]]))
     await channels[1].share(1, new Map([['h2', filled(20)]]))
-    const started = Date.now()
-    const pooled = await channels[0].gather(1, started + 300)
-    assert.ok(Date.now() - started >= 250, 'gather returned before the deadline with a colluder missing')
+    const controller = new AbortController()
+    let settled = false
+    const waiting = channels[0].gather(1, Date.now() + 600_000, controller.signal).finally(() => { settled = true })
+    const pooled = await channels[0].gather(1, Date.now() + 300)
     assert.deepEqual([...pooled.keys()].sort(), ['h1', 'h2'])
     assert.deepEqual(pooled.get('h2'), filled(20))
+    assert.equal(settled, false, 'without a deadline of its own, gather still waits for the colluder missing')
+    controller.abort()
+    assert.deepEqual([...(await waiting).keys()].sort(), ['h1', 'h2'])
   })
 
-  test('an outsider is refused, whatever it claims, and its models never reach the pool', async () => {
+  test('an outsider is refused, whatever it claims, and its models never reach the pool', { timeout: 120_000 }, async () => {
     // The outsider runs a channel of its own that lists b0 as a fellow colluder.
     const rogue = createCollusionChannel(outsider, { swarm: SWARM, self: 'b2', dimension: D, colluders: new Map([['b2', outsider.peerId], ['b0', nodes[0].peerId]]) })
     await rogue.share(2, new Map([['h9', filled(9)]]))
@@ -70,9 +74,8 @@ describe('collusion channel', () => {
     await channels[0].share(2, new Map())
     await channels[1].share(2, new Map([['h2', filled(2)]]))
     await channels[2].share(2, new Map())
-    const deadline = Date.now() + 5000
-    const pooled = await channels[0].gather(2, deadline)
-    assert.ok(Date.now() < deadline - 2000, 'the forged report must not stand in for b2, nor b2 be kept waiting')
+    // The forged report must not stand in for b2, nor keep b2's own from completing the round.
+    const pooled = await channels[0].gather(2, Date.now() + 600_000)
     assert.deepEqual([...pooled.keys()], ['h2'])
   })
 

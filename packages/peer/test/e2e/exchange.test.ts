@@ -1,4 +1,4 @@
-// The model exchange over real TCP on 127.0.0.1: models arrive exactly, rounds are kept apart,
+// The model exchange over real TCP on 127.0.0.1, beyond the compliance suite (exchange-compliance.test.ts): large models,
 // and every way a remote can send bad bytes is refused under its reason without harming the node.
 
 import { after, before, describe, test } from 'node:test'
@@ -13,7 +13,7 @@ import { createModelExchange, exchangeTimeouts, MODEL_PROTOCOL, MODEL_STREAM_LIM
 import { encodeFrame, maxFrameBytes, type FrameRejection } from '../../src/wire/frame.ts'
 import { loadOrCreateIdentity } from '../../src/net/identity.ts'
 import type { MurmurNode } from '../../src/net/node.ts'
-import { addressBook, sleep, startNode, until, varint, writeRaw } from '../helpers/net.ts'
+import { addressBook, startNode, until, varint, writeRaw } from '../helpers/net.ts'
 import { tempDir } from '../helpers/temp.ts'
 
 const D = 64
@@ -56,71 +56,6 @@ describe('exchange timeouts follow the round', () => {
     assert.deepEqual(exchangeTimeouts(1000), { sendTimeoutMs: 10_000, readTimeoutMs: 30_000 })
     assert.deepEqual(exchangeTimeouts(10_000), { sendTimeoutMs: 10_000, readTimeoutMs: 30_000 })
     assert.deepEqual(exchangeTimeouts(60_000), { sendTimeoutMs: 60_000, readTimeoutMs: 180_000 })
-  })
-})
-
-describe('model exchange between three nodes', () => {
-  let peers: Record<string, Peer>
-  before(async () => {
-    peers = await startPeers(['a', 'b', 'c'])
-    const book = addressBook({ a: peers.a.node, b: peers.b.node, c: peers.c.node })
-    for (const p of Object.values(peers)) await p.exchange.setAddressBook(book)
-  })
-  after(async () => { await stopPeers(peers) })
-
-  // Collecting waits up to ten minutes; the test's own timeout fails it if the wait is not cut short.
-  test('f32 models arrive bit-exact and collect returns as soon as every neighbour arrived', { timeout: 120_000 }, async () => {
-    const { a, b, c } = peers
-    const fromA = randomVector(1)
-    const fromC = randomVector(2)
-    fromC[5] = -0
-    fromC[6] = 1e-42 // subnormal
-    const collecting = b.exchange.collect(0, ['c', 'a'], Date.now() + 600_000)
-    await Promise.all([a.exchange.send('b', 0, fromA), c.exchange.send('b', 0, fromC)])
-    const got = await collecting
-    assert.deepEqual([...got.keys()], ['c', 'a'], 'in the order of `from`')
-    assertBitExact(got.get('a'), fromA, 'model of a')
-    assertBitExact(got.get('c'), fromC, 'model of c')
-    assert.equal(a.exchange.bytesSent(), encodeFrame({ swarm: SWARM, sender: 'a', round: 0, dtype: 'f32', params: fromA }).length, 'frame bytes, without the length prefix')
-  })
-
-  test('a frame of round t+1 arriving during round t is kept for t+1; collect ends at the deadline with what came', async () => {
-    const { a, b, c } = peers
-    const collecting = b.exchange.collect(1, ['a', 'c'], Date.now() + 8000)
-    await a.exchange.send('b', 2, filled(22)) // early: a is one round ahead
-    await sleep(100)
-    await Promise.all([a.exchange.send('b', 1, filled(11)), c.exchange.send('b', 1, filled(-11))])
-    const round1 = await collecting
-    assert.deepEqual(round1.get('a'), filled(11))
-    assert.deepEqual(round1.get('c'), filled(-11))
-    // c never sends round 2: the deadline ends the wait with a's early frame.
-    const started = Date.now()
-    const round2 = await b.exchange.collect(2, ['a', 'c'], started + 300)
-    const waited = Date.now() - started
-    assert.ok(waited >= 250, `returned after ${waited} ms, before the deadline`)
-    assert.deepEqual([...round2.keys()], ['a'])
-    assert.deepEqual(round2.get('a'), filled(22))
-    // Round 2 is collected: c's late frame is stale and never reaches round 3.
-    await c.exchange.send('b', 2, filled(-22))
-    await until(() => b.exchange.rejections()['stale-round'] === 1, 'the late frame to be refused as stale')
-  })
-
-  test('f16 frames carry models within half precision and half the bytes', async () => {
-    const { a, b } = peers
-    // A second exchange object on a's node: sends only, in f16.
-    const half = createModelExchange(a.node, { swarm: SWARM, self: 'a', dimension: D, dtype: 'f16', addressBook: addressBook({ b: b.node }) })
-    const sent = randomVector(3).map((x) => Math.max(-60000, Math.min(60000, x)))
-    sent[0] = 0.1
-    await half.send('b', 3, sent)
-    const got = (await b.exchange.collect(3, ['a'], Date.now() + 5000)).get('a')
-    assert.ok(got !== undefined)
-    for (let j = 0; j < D; j++) {
-      // f16: 11 significant bits for normals, absolute step 2^-24 for subnormals.
-      const tolerance = Math.abs(sent[j]) * 2 ** -11 + 2 ** -24
-      assert.ok(Math.abs(got[j] - sent[j]) <= tolerance, `coordinate ${j}: sent ${sent[j]}, got ${got[j]}`)
-    }
-    assert.notEqual(got[0], Math.fround(0.1), 'the value travelled as f16, not f32')
-    assert.equal(half.bytesSent(), encodeFrame({ swarm: SWARM, sender: 'a', round: 3, dtype: 'f16', params: sent }).length)
   })
 })
 
@@ -218,10 +153,8 @@ describe('refusals: a real remote sends bad bytes over the real protocol', () =>
     const huge = await writeRaw(a.node, b.node.peerId, MODEL_PROTOCOL, [varint(maxFrameBytes(D) + 1), new Uint8Array(16)], 'stall')
     await until(() => (b.exchange.rejections().oversized ?? 0) === (before.oversized ?? 0) + 1, 'the huge frame to be refused')
     // A slow sender: half a frame, then nothing; cut off at the read timeout.
-    const started = Date.now()
     const slow = await writeRaw(a.node, b.node.peerId, MODEL_PROTOCOL, [half], 'stall')
     await until(() => (b.exchange.rejections().incomplete ?? 0) === (before.incomplete ?? 0) + 4, 'the slow sender to be cut off')
-    assert.ok(Date.now() - started >= READ_TIMEOUT - 50, 'cut off only at the read timeout')
     huge.release()
     slow.release()
     // The receiver still works (round 9: a's round-8 frame kept from the last test would stand in for any earlier round).
@@ -266,10 +199,8 @@ describe('sending to a neighbour that cannot be reached', () => {
     await exchange.start()
     await assert.rejects(exchange.send('nobody', 0, filled(1)), /no address for neighbour nobody/)
     await assert.rejects(exchange.send('gone', 0, filled(1)))
-    const started = Date.now()
-    await assert.rejects(exchange.send('mute', 0, filled(1)))
-    const took = Date.now() - started
-    assert.ok(took >= 400, `gave up after ${took} ms, before its 500 ms send timeout`)
+    // Given up by its send timeout, not refused by anything else.
+    await assert.rejects(exchange.send('mute', 0, filled(1)), { name: 'TimeoutError' })
     assert.ok(sockets.length > 0, 'the silent peer was really dialled')
     assert.equal(exchange.bytesSent(), 0)
   })
